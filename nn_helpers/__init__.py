@@ -1,0 +1,32 @@
+"""nn_helpers: a small NumPy neural network for MNIST, built step by step in the notebooks.
+
+    >>> from nn_helpers import load_mnist, to_features, init_params, train, predict, accuracy
+    >>> images, labels = load_mnist("train")
+    >>> X = to_features(images)                        # (60000, 784) floats in 0..1
+    >>> params = init_params([784, 128, 10], init="he")
+    >>> params, history = train(params, X, labels, epochs=5)
+"""
+
+from .activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad
+from .data import load_csv, load_idx, load_mnist, parse_idx, to_features, train_val_split
+from .gradcheck import gradient_check, numerical_gradient, relative_error
+from .losses import cross_entropy, logsumexp, one_hot, softmax
+from .metrics import accuracy, confusion_matrix, most_confident_mistakes, precision_recall
+from .network import backward, forward, init_params, layer_sizes, predict, predict_proba
+from .optimizers import SGD, Adam, Momentum, make_optimizer
+from .serialization import load_params, save_params
+from .training import DivergenceError, History, StopTraining, evaluate, train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "relu", "relu_grad", "sigmoid", "sigmoid_grad", "tanh", "tanh_grad",
+    "load_csv", "load_idx", "load_mnist", "parse_idx", "to_features", "train_val_split",
+    "gradient_check", "numerical_gradient", "relative_error",
+    "cross_entropy", "logsumexp", "one_hot", "softmax",
+    "accuracy", "confusion_matrix", "most_confident_mistakes", "precision_recall",
+    "backward", "forward", "init_params", "layer_sizes", "predict", "predict_proba",
+    "SGD", "Adam", "Momentum", "make_optimizer",
+    "load_params", "save_params",
+    "DivergenceError", "History", "StopTraining", "evaluate", "train",
+]

@@ -1,0 +1,82 @@
+"""Gradient checking: compare backpropagation with central finite differences.
+
+For each parameter entry theta_i:
+
+    dJ/dtheta_i ~ (J(theta + eps e_i) - J(theta - eps e_i)) / (2 eps)        error O(eps^2)
+
+and the two gradients agree when the relative error
+
+    ||g_num - g_backprop|| / (||g_num|| + ||g_backprop||)
+
+is tiny: below 1e-7 is right in float64; 1e-2 or more is a bug.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .losses import cross_entropy
+from .network import backward, forward
+
+
+def loss_fn(params: dict, X: np.ndarray, y: np.ndarray, activation: str = "relu") -> float:
+    """Mean cross-entropy J of the network on ``(X, y)``."""
+    return cross_entropy(forward(params, X, activation, check=False)[0], y)
+
+
+def numerical_gradient(params: dict, X, y, activation: str = "relu", eps: float = 1e-6,
+                       max_entries: int | None = None, seed: int = 0) -> tuple[dict, dict]:
+    """Central-difference gradient of :func:`loss_fn`.
+
+    Checks every entry, or ``max_entries`` random entries per parameter (faster for big layers).
+    Returns ``(grads, index)``: for each key the numerical derivatives and the flat indices checked.
+    """
+    rng = np.random.default_rng(seed)
+    grads, index = {}, {}
+    for key, p in params.items():
+        flat = p.reshape(-1)  # a view: changing flat[i] changes params[key]
+        idx = np.arange(flat.size)
+        if max_entries is not None and flat.size > max_entries:
+            idx = np.sort(rng.choice(flat.size, max_entries, replace=False))
+        g = np.empty(idx.size)
+        for j, i in enumerate(idx):
+            old = flat[i]
+            flat[i] = old + eps
+            plus = loss_fn(params, X, y, activation)
+            flat[i] = old - eps
+            minus = loss_fn(params, X, y, activation)
+            flat[i] = old
+            g[j] = (plus - minus) / (2 * eps)
+        grads[key], index[key] = g, idx
+    return grads, index
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    """||a - b|| / (||a|| + ||b||), 0 when both are 0."""
+    denom = np.linalg.norm(a) + np.linalg.norm(b)
+    return float(np.linalg.norm(a - b) / denom) if denom > 0 else 0.0
+
+
+def gradient_check(params: dict, X: np.ndarray, y: np.ndarray, activation: str = "relu",
+                   eps: float = 1e-6, max_entries: int | None = None, seed: int = 0,
+                   backward_fn=backward, per_param: bool = False):
+    """Relative error between ``backward_fn`` (default: :func:`nn_helpers.backward`) and central
+    finite differences, over all parameters together.
+
+    Use float64 parameters and inputs: in float32 rounding alone gives errors around 1e-3.
+    ``backward_fn(params, cache, y)`` lets you check your own (or a deliberately broken) backward pass.
+    With ``per_param=True`` returns ``(error, {key: error})``.
+    """
+    if any(p.dtype != np.float64 for p in params.values()):
+        raise ValueError("gradient_check needs float64 parameters; use init_params(..., dtype=np.float64).")
+    X = np.asarray(X, dtype=np.float64)
+    params = {k: v.copy() for k, v in params.items()}
+    _, cache = forward(params, X, activation)
+    analytic = backward_fn(params, cache, y)
+    numeric, index = numerical_gradient(params, X, y, activation, eps, max_entries, seed)
+    a = np.concatenate([analytic[k].reshape(-1)[index[k]] for k in params])
+    b = np.concatenate([numeric[k] for k in params])
+    error = relative_error(a, b)
+    if per_param:
+        return error, {k: relative_error(analytic[k].reshape(-1)[index[k]], numeric[k]) for k in params}
+    return error

@@ -1,0 +1,136 @@
+"""A fully connected network: parameters, forward pass, backward pass, predictions.
+
+Samples are rows. For layer l = 1..L, with A0 = X of shape (n, 784):
+
+    Z_l = A_{l-1} W_l + b_l        W_l: (n_{l-1}, n_l),  b_l: (n_l,),  Z_l: (n, n_l)
+    A_l = g(Z_l)                   for hidden layers (g = ReLU, sigmoid or tanh)
+    A_L = softmax(Z_L)             the output layer: (n, 10) class probabilities
+
+Backward, for the mean cross-entropy J = -(1/n) sum_i log A_L[i, y_i] and one-hot labels Y:
+
+    dZ_L = (A_L - Y) / n
+    dW_l = A_{l-1}^T dZ_l          db_l = sum over samples of dZ_l
+    dA_{l-1} = dZ_l W_l^T          dZ_{l-1} = dA_{l-1} * g'(Z_{l-1})
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import get_activation
+from .losses import softmax
+
+INITS = ("he", "xavier", "uniform")
+
+
+def n_layers(params: dict) -> int:
+    """Number of weight layers L (hidden layers + the output layer)."""
+    return sum(1 for k in params if k.startswith("W"))
+
+
+def layer_sizes(params: dict) -> list[int]:
+    """``[n_0, n_1, ..., n_L]``, e.g. ``[784, 128, 10]``."""
+    L = n_layers(params)
+    return [params["W1"].shape[0]] + [params[f"W{l}"].shape[1] for l in range(1, L + 1)]
+
+
+def init_params(layer_sizes, init: str = "he", seed: int = 0, dtype=np.float32, scale: float = 1.0) -> dict:
+    """Random weights and biases for a network with the given layer sizes, e.g. ``[784, 128, 10]``.
+
+    init:
+      - "he":      W ~ Normal(0, 2 / n_in),          b = 0   (made for ReLU)
+      - "xavier":  W ~ Normal(0, 2 / (n_in + n_out)), b = 0  (made for tanh/sigmoid)
+      - "uniform": W, b ~ Uniform(-0.5, 0.5), i.e. ``rand - 0.5`` as in the original tutorial
+    scale multiplies every standard deviation (try 0.1 or 10 to see activations vanish or explode).
+
+    Returns ``{"W1": (n_0, n_1), "b1": (n_1,), "W2": ..., ...}`` in ``dtype``. The values are drawn in
+    float64 from ``np.random.default_rng(seed)``, so float32 and float64 networks start alike.
+    """
+    sizes = [int(s) for s in layer_sizes]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"layer_sizes={layer_sizes}; expected at least two positive sizes, e.g. [784, 128, 10].")
+    if init not in INITS:
+        raise ValueError(f"init={init!r}; expected one of {INITS}.")
+    rng = np.random.default_rng(seed)
+    params = {}
+    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        if init == "uniform":
+            W = rng.random((n_in, n_out)) - 0.5
+            b = rng.random(n_out) - 0.5
+            W, b = scale * W, scale * b
+        else:
+            var = 2 / n_in if init == "he" else 2 / (n_in + n_out)
+            W = rng.normal(0.0, scale * np.sqrt(var), size=(n_in, n_out))
+            b = np.zeros(n_out)
+        params[f"W{l}"], params[f"b{l}"] = W.astype(dtype), b.astype(dtype)
+    return params
+
+
+def check_input(params: dict, X: np.ndarray) -> None:
+    """Raise a ValueError that says how to fix ``X`` when it cannot be fed to the network."""
+    n_in = params["W1"].shape[0]
+    X = np.asarray(X)
+    if X.ndim == 3 and X.shape[1:] == (28, 28):
+        raise ValueError(
+            f"X has shape {X.shape}: images, not feature rows. Flatten and scale them first: "
+            f"X = to_features(images), shape (n, {n_in})."
+        )
+    if X.ndim != 2 or X.shape[1] != n_in:
+        hint = " Did you pass X.T?" if X.ndim == 2 and X.shape[0] == n_in else ""
+        raise ValueError(f"X has shape {X.shape}; expected (n_samples, {n_in}).{hint}")
+    if X.size and (np.issubdtype(X.dtype, np.integer) or (X.min() >= 0 and X.max() > 1)):
+        raise ValueError(
+            f"X holds values up to {X.max()}: raw 0..255 pixels. The network expects pixels scaled to "
+            f"0..1; use X = to_features(images) or X / 255."
+        )
+
+
+def forward(params: dict, X: np.ndarray, activation: str = "relu", check: bool = True):
+    """Forward pass. ``X``: (n, n_0) floats in 0..1 -> ``probs``: (n, 10), each row summing to 1.
+
+    Returns ``(probs, cache)``; ``cache`` holds ``A0 = X``, every ``Z_l`` and ``A_l``, and the
+    activation's name, which :func:`backward` needs.
+    """
+    if check:
+        check_input(params, X)
+    g, _ = get_activation(activation)
+    L = n_layers(params)
+    cache = {"activation": activation, "A0": X}
+    A = X
+    for l in range(1, L + 1):
+        Z = A @ params[f"W{l}"] + params[f"b{l}"]
+        A = g(Z) if l < L else softmax(Z)
+        cache[f"Z{l}"], cache[f"A{l}"] = Z, A
+    return A, cache
+
+
+def backward(params: dict, cache: dict, y: np.ndarray) -> dict:
+    """Gradients of the mean cross-entropy with respect to every parameter.
+
+    ``y``: labels (n,). Returns ``{"W1": dW1, "b1": db1, ...}``, each the shape of its parameter.
+    """
+    _, g_prime = get_activation(cache["activation"])
+    L = n_layers(params)
+    n = len(y)
+    dZ = cache[f"A{L}"].copy()          # dZ_L = (A_L - Y) / n, without building Y
+    dZ[np.arange(n), y] -= 1
+    dZ /= n
+    grads = {}
+    for l in range(L, 0, -1):
+        grads[f"W{l}"] = cache[f"A{l - 1}"].T @ dZ
+        grads[f"b{l}"] = dZ.sum(axis=0)
+        if l > 1:
+            dZ = (dZ @ params[f"W{l}"].T) * g_prime(cache[f"Z{l - 1}"])
+    return grads
+
+
+def predict_proba(params: dict, X: np.ndarray, activation: str = "relu", batch_size: int = 10_000) -> np.ndarray:
+    """Class probabilities ``(n, 10)``, computed in batches to bound memory."""
+    check_input(params, X)
+    parts = [forward(params, X[i : i + batch_size], activation, check=False)[0] for i in range(0, len(X), batch_size)]
+    return np.concatenate(parts) if parts else np.empty((0, layer_sizes(params)[-1]), dtype=params["W1"].dtype)
+
+
+def predict(params: dict, X: np.ndarray, activation: str = "relu") -> np.ndarray:
+    """Predicted digit per row: argmax of the probabilities, shape (n,)."""
+    return predict_proba(params, X, activation).argmax(axis=1)

@@ -1,0 +1,121 @@
+"""Figures for the notebooks (matplotlib). Every function returns the Figure it drew."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def _as_images(images: np.ndarray) -> np.ndarray:
+    images = np.asarray(images)
+    return images.reshape(len(images), 28, 28) if images.ndim == 2 else images
+
+
+def plot_digits(images, labels=None, predictions=None, ncols: int = 10, title: str | None = None, size: float = 1.1):
+    """A grid of digits; under each, its label (and prediction, red when wrong).
+
+    images: (n, 28, 28) or (n, 784); labels, predictions: (n,) or None.
+    """
+    images = _as_images(images)
+    n = len(images)
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow(images[i], cmap="gray_r", vmin=0, vmax=images.max() or 1)
+        if labels is not None and predictions is not None:
+            ok = labels[i] == predictions[i]
+            ax.set_title(f"{labels[i]} → {predictions[i]}", fontsize=9, color="black" if ok else "crimson")
+        elif labels is not None:
+            ax.set_title(str(labels[i]), fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history, title: str = "Learning curves", label: str | None = None, axes=None):
+    """Loss and accuracy per epoch, training and validation, side by side.
+
+    Pass ``axes`` (two Axes) and ``label`` to draw several runs on one figure.
+    """
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+        fig.suptitle(title)
+    else:
+        fig = axes[0].figure
+    prefix = f"{label}: " if label else ""
+    ax_loss, ax_acc = axes
+    line = ax_loss.plot(history.epoch, history.train_loss, "-", label=f"{prefix}train")[0]
+    has_val = not np.all(np.isnan(history.val_loss))
+    if has_val:
+        ax_loss.plot(history.epoch, history.val_loss, "--", color=line.get_color(), label=f"{prefix}validation")
+    ax_acc.plot(history.epoch, history.train_acc, "-", color=line.get_color(), label=f"{prefix}train")
+    if has_val:
+        ax_acc.plot(history.epoch, history.val_acc, "--", color=line.get_color(), label=f"{prefix}validation")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(C: np.ndarray, title: str = "Confusion matrix"):
+    """Counts of true class (rows) vs predicted class (columns), with the numbers written in."""
+    fig, ax = plt.subplots(figsize=(6.4, 5.6))
+    # log colour scale so the few mistakes stand out next to the large diagonal
+    im = ax.imshow(np.log1p(C), cmap="Blues")
+    k = len(C)
+    for i in range(k):
+        for j in range(k):
+            if C[i, j]:
+                ax.text(j, i, str(C[i, j]), ha="center", va="center", fontsize=7,
+                        color="white" if i == j else "black")
+    ax.set(xticks=range(k), yticks=range(k), xlabel="predicted digit", ylabel="true digit", title=title)
+    fig.colorbar(im, ax=ax, label="log(1 + count)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_weights(W1: np.ndarray, n: int = 16, ncols: int = 8, title: str = "First-layer weights"):
+    """The first ``n`` columns of ``W1`` (784, h) as 28x28 images: red pixels push a hidden unit up,
+    blue pixels push it down."""
+    n = min(n, W1.shape[1])
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.45 * nrows), squeeze=False)
+    for j, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if j < n:
+            w = W1[:, j].reshape(28, 28)
+            lim = np.abs(w).max() or 1
+            ax.imshow(w, cmap="RdBu_r", vmin=-lim, vmax=lim)
+            ax.set_title(f"unit {j}", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_mistakes(images, y_true, probs, indices, ncols: int = 6, title: str = "Most confident mistakes"):
+    """The images at ``indices`` with their true label, the prediction and its probability."""
+    images = _as_images(images)
+    n = len(indices)
+    ncols = min(ncols, n) or 1
+    nrows = max(1, math.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.7 * ncols, 1.9 * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, indices):
+        pred = probs[i].argmax()
+        ax.imshow(images[i], cmap="gray_r")
+        ax.set_title(f"true {y_true[i]}, said {pred}\np = {probs[i, pred]:.3f}", fontsize=8, color="crimson")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,189 @@
+"""The training loop: mini-batch gradient descent with shuffling, validation and callbacks.
+
+One epoch = one pass over the shuffled training set in batches of ``batch_size``; for each batch:
+forward -> loss -> backward -> optimizer step. Full-batch gradient descent (as in the original
+tutorial) is the special case ``batch_size=None`` (= n): one step per epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .losses import cross_entropy, cross_entropy_from_logits
+from .metrics import accuracy
+from .network import backward, check_input, forward, layer_sizes, predict_proba
+from .optimizers import Optimizer, cosine_lr, make_optimizer
+
+
+#: Training stops with a DivergenceError when a batch's loss is NaN, inf, or this many times the first one.
+DIVERGENCE_RATIO = 100
+
+
+class DivergenceError(RuntimeError):
+    """The loss became NaN or inf, or exploded (see ``DIVERGENCE_RATIO``): the steps are too large."""
+
+
+class StopTraining(Exception):
+    """Raise from a callback to end training early; ``train`` returns what it has so far."""
+
+
+@dataclass
+class History:
+    """Per-epoch metrics. ``train_*`` are averages over the epoch's batches; ``val_*`` are measured
+    on the validation set after the epoch (NaN when there is none)."""
+
+    epoch: list = field(default_factory=list)
+    train_loss: list = field(default_factory=list)
+    train_acc: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_acc: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+    stopped_early: bool = False
+
+    def __len__(self):
+        return len(self.epoch)
+
+    def last(self) -> dict:
+        """The latest epoch's metrics as a dict."""
+        return {k: v[-1] for k, v in vars(self).items() if isinstance(v, list) and v}
+
+
+def check_labels(y: np.ndarray, n: int, n_classes: int, name: str = "y") -> np.ndarray:
+    """Labels must be integers 0..n_classes-1, one per sample."""
+    y = np.asarray(y)
+    if y.shape != (n,):
+        raise ValueError(f"{name} has shape {y.shape}; expected ({n},), one label per row of X.")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"{name} has dtype {y.dtype}; expected integer labels 0..{n_classes - 1} (not one-hot).")
+    if n and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"{name} ranges from {y.min()} to {y.max()}; expected labels 0..{n_classes - 1}.")
+    return y.astype(np.intp)
+
+
+def evaluate(params: dict, X: np.ndarray, y: np.ndarray, activation: str = "relu"):
+    """Mean cross-entropy and accuracy of the network on ``(X, y)``: returns ``(loss, acc)``."""
+    probs = predict_proba(params, X, activation)
+    return cross_entropy(probs, y), accuracy(y, probs.argmax(axis=1))
+
+
+def _progress_bar(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="batch", desc="training", leave=True)
+
+
+def train(
+    params: dict,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: int = 10,
+    batch_size: int | None = 128,
+    optimizer: str | Optimizer = "momentum",
+    lr: float | None = None,
+    schedule: str = "constant",
+    activation: str = "relu",
+    X_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+    seed: int = 0,
+    shuffle: bool = True,
+    callbacks=(),
+    progress: bool = True,
+):
+    """Train a copy of ``params`` on ``X`` (n, n_0) and labels ``y`` (n,); the input dict is left as is.
+
+    optimizer: "sgd", "momentum", "adam" or an :class:`Optimizer`; ``lr`` overrides its learning rate.
+    schedule: "constant" learning rate, or "cosine" (see :func:`cosine_lr`).
+    batch_size: samples per step; ``None`` or ``n`` gives full-batch gradient descent.
+    callbacks: callables ``f(epoch, history, params)`` run after every epoch (live plots, early
+        stopping); one may raise :class:`StopTraining` to end training early.
+    progress: show a tqdm progress bar (terminal or Jupyter).
+
+    Returns ``(params, history)``. Raises :class:`DivergenceError` as soon as the loss is NaN or inf.
+    Deterministic: the same ``seed`` (shuffling) and starting ``params`` give the same result.
+    """
+    check_input(params, X)
+    n, n_classes = len(X), layer_sizes(params)[-1]
+    y = check_labels(y, n, n_classes)
+    if (X_val is None) != (y_val is None):
+        raise ValueError("pass both X_val and y_val, or neither.")
+    if X_val is not None:
+        check_input(params, X_val)
+        y_val = check_labels(y_val, len(X_val), n_classes, name="y_val")
+    if epochs < 1:
+        raise ValueError(f"epochs={epochs}; expected at least 1.")
+    batch_size = n if batch_size is None else int(batch_size)
+    if not 1 <= batch_size:
+        raise ValueError(f"batch_size={batch_size}; expected at least 1.")
+    batch_size = min(batch_size, n)
+    if schedule not in ("constant", "cosine"):
+        raise ValueError(f"schedule={schedule!r}; expected 'constant' or 'cosine'.")
+    if isinstance(optimizer, str):
+        optimizer = make_optimizer(optimizer, lr)
+    elif lr is not None:
+        optimizer.lr = lr
+    lr0 = optimizer.lr
+
+    dtype = params["W1"].dtype
+    params = {k: v.copy() for k, v in params.items()}
+    X = np.asarray(X, dtype=dtype)
+    rng = np.random.default_rng(seed)
+    n_batches = math.ceil(n / batch_size)
+    n_layers = len(layer_sizes(params)) - 1
+    first_loss = None
+    history = History()
+    bar = _progress_bar(epochs * n_batches, progress)
+    try:
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            if schedule == "cosine":
+                optimizer.lr = cosine_lr(lr0, epoch, epochs)
+            order = rng.permutation(n) if shuffle else np.arange(n)
+            loss_sum = correct = 0.0
+            for b in range(n_batches):
+                idx = order[b * batch_size : (b + 1) * batch_size]
+                # one batch holding every sample: the order does not change the mean gradient, skip the copy
+                Xb, yb = (X, y) if n_batches == 1 else (X[idx], y[idx])
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    probs, cache = forward(params, Xb, activation, check=False)
+                    loss = cross_entropy_from_logits(cache[f"Z{n_layers}"], yb)  # exact, even for p ~ 0
+                    first_loss = loss if first_loss is None else first_loss
+                    if not (math.isfinite(loss) and loss <= DIVERGENCE_RATIO * first_loss):
+                        raise DivergenceError(
+                            f"Training diverged in epoch {epoch} (batch {b + 1} of {n_batches}): the loss went "
+                            f"from {first_loss:.3g} to {loss:.3g}. The learning rate {lr0:g} is too large for "
+                            f"this network; try a smaller one, e.g. {lr0 / 10:g}."
+                        )
+                    optimizer.step(params, backward(params, cache, yb))
+                loss_sum += loss * len(yb)
+                correct += np.count_nonzero(probs.argmax(axis=1) == yb)
+                if bar is not None:
+                    bar.update(1)
+            history.epoch.append(epoch)
+            history.train_loss.append(loss_sum / n)
+            history.train_acc.append(correct / n)
+            if X_val is not None:
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    val_loss, val_acc = evaluate(params, X_val, y_val, activation)
+            else:
+                val_loss = val_acc = float("nan")
+            history.val_loss.append(val_loss)
+            history.val_acc.append(val_acc)
+            history.seconds.append(time.perf_counter() - start)
+            if bar is not None:
+                bar.set_postfix(epoch=epoch, loss=f"{history.train_loss[-1]:.4f}",
+                                val_acc=f"{val_acc:.4f}", refresh=False)
+            for callback in callbacks:
+                callback(epoch, history, params)
+    except StopTraining:
+        history.stopped_early = True
+    finally:
+        if bar is not None:
+            bar.close()
+    return params, history

@@ -161,12 +161,12 @@ def load_csv(path: str | os.PathLike):
     labels, pixels = values[:, 0], values[:, 1:]
     bad = np.flatnonzero((labels < 0) | (labels > 9))
     if bad.size:
-        raise ValueError(f"{path}: label {labels[bad[0]]!r} at data row {bad[0]}; labels must be digits 0..9.")
+        raise ValueError(f"{path}: label {labels[bad[0]]} at data row {bad[0]}; labels must be digits 0..9.")
     bad = np.flatnonzero(((pixels < 0) | (pixels > 255)).any(axis=1))
     if bad.size:
         row = pixels[bad[0]]
         value = row[(row < 0) | (row > 255)][0]
-        raise ValueError(f"{path}: pixel value {value!r} at data row {bad[0]}; pixels must be in 0..255.")
+        raise ValueError(f"{path}: pixel value {value} at data row {bad[0]}; pixels must be in 0..255.")
     return pixels.astype(np.uint8).reshape(-1, 28, 28), labels.astype(np.uint8)
 
 

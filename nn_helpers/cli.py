@@ -51,12 +51,15 @@ def cmd_train(args) -> int:
     t0 = time.perf_counter()
     images, labels = load_mnist("train", args.data_dir)
     test_images, test_labels = load_mnist("test", args.data_dir)
-    X, X_test = to_features(images), to_features(test_images)
+    # split the uint8 images before converting to float32: a quarter of the memory for the copies
     if args.val > 0:
-        X_train, y_train, X_val, y_val = train_val_split(X, labels, args.val, seed=args.seed)
+        train_images, y_train, val_images, y_val = train_val_split(images, labels, args.val, seed=args.seed)
+        X_val = to_features(val_images)
     else:
-        X_train, y_train, X_val, y_val = X, labels, None, None
-    sizes = [X.shape[1], *args.hidden, 10]
+        train_images, y_train, X_val, y_val = images, labels, None, None
+    X_train, X_test = to_features(train_images), to_features(test_images)
+    del images, train_images
+    sizes = [X_train.shape[1], *args.hidden, 10]
     params = init_params(sizes, init=args.init, seed=args.seed)
     print(f"network {'-'.join(map(str, sizes))} ({args.activation}, {args.init} init), "
           f"{args.optimizer} lr={args.lr:g} ({args.schedule}), batch {args.batch_size or 'full'}, "

@@ -1,0 +1,62 @@
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+import nn_helpers as nn
+from nn_helpers import plots
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def images_in(fig):
+    return [im for ax in fig.axes for im in ax.get_images()]
+
+
+def test_plot_digits_titles_mark_mistakes(mnist_test):
+    images, labels = mnist_test
+    pred = labels[:12].copy()
+    pred[3] = (pred[3] + 1) % 10
+    fig = plots.plot_digits(images[:12], labels[:12], pred, ncols=6, title="Test digits")
+    assert len(images_in(fig)) == 12 and fig._suptitle.get_text() == "Test digits"
+    titles = [ax.title for ax in fig.axes if ax.get_images()]
+    assert titles[3].get_text() == f"{labels[3]} → {pred[3]}" and titles[3].get_color() == "crimson"
+    assert titles[0].get_color() == "black"
+    assert np.array_equal(images_in(fig)[5].get_array(), images[5])
+
+
+def test_plot_history_draws_every_epoch():
+    history = nn.History(epoch=[1, 2, 3], train_loss=[0.9, 0.5, 0.3], train_acc=[0.7, 0.8, 0.9],
+                         val_loss=[1.0, 0.6, 0.4], val_acc=[0.6, 0.75, 0.85], seconds=[1, 1, 1])
+    fig = plots.plot_history(history)
+    ax_loss, ax_acc = fig.axes
+    assert [list(line.get_ydata()) for line in ax_loss.lines] == [[0.9, 0.5, 0.3], [1.0, 0.6, 0.4]]
+    assert ax_acc.get_ylabel() == "accuracy" and len(ax_acc.lines) == 2
+    plots.plot_history(history, label="run 2", axes=fig.axes)
+    assert len(ax_loss.lines) == 4 and "run 2: train" in [t.get_text() for t in ax_loss.get_legend().get_texts()]
+
+
+def test_plot_confusion_matrix_writes_counts():
+    C = np.array([[5, 1], [0, 7]])
+    fig = plots.plot_confusion_matrix(C)
+    texts = sorted(t.get_text() for t in fig.axes[0].texts)
+    assert texts == ["1", "5", "7"]
+    assert fig.axes[0].get_xlabel() == "predicted digit"
+
+
+def test_plot_weights_shows_columns_as_images():
+    W1 = nn.init_params([784, 20, 10])["W1"]
+    fig = plots.plot_weights(W1, n=10, ncols=5)
+    shown = images_in(fig)
+    assert len(shown) == 10 and np.allclose(shown[2].get_array(), W1[:, 2].reshape(28, 28))
+
+
+def test_plot_mistakes_titles_give_probability():
+    images = np.zeros((3, 784))
+    probs = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])
+    fig = plots.plot_mistakes(images, np.array([0, 0, 1]), probs, indices=[0])
+    titles = [ax.get_title() for ax in fig.axes if ax.get_images()]
+    assert titles == ["true 0, said 1\np = 0.900"]

@@ -10,7 +10,7 @@
 from .activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad
 from .data import load_csv, load_idx, load_mnist, parse_idx, to_features, train_val_split
 from .gradcheck import gradient_check, numerical_gradient, relative_error
-from .losses import cross_entropy, logsumexp, one_hot, softmax
+from .losses import cross_entropy, cross_entropy_from_logits, logsumexp, one_hot, softmax
 from .metrics import accuracy, confusion_matrix, most_confident_mistakes, precision_recall
 from .network import backward, forward, init_params, layer_sizes, predict, predict_proba
 from .optimizers import SGD, Adam, Momentum, make_optimizer
@@ -23,10 +23,20 @@ __all__ = [
     "relu", "relu_grad", "sigmoid", "sigmoid_grad", "tanh", "tanh_grad",
     "load_csv", "load_idx", "load_mnist", "parse_idx", "to_features", "train_val_split",
     "gradient_check", "numerical_gradient", "relative_error",
-    "cross_entropy", "logsumexp", "one_hot", "softmax",
+    "cross_entropy", "cross_entropy_from_logits", "logsumexp", "one_hot", "softmax",
     "accuracy", "confusion_matrix", "most_confident_mistakes", "precision_recall",
     "backward", "forward", "init_params", "layer_sizes", "predict", "predict_proba",
     "SGD", "Adam", "Momentum", "make_optimizer",
     "load_params", "save_params",
     "DivergenceError", "History", "StopTraining", "evaluate", "train",
 ]
+
+
+def __getattr__(name):
+    """``nn.plots`` and ``nn.widgets`` load on first use, so the command line never imports matplotlib
+    or ipywidgets it does not need."""
+    if name in ("plots", "widgets", "recipes", "preprocess"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'nn_helpers' has no attribute {name!r}")

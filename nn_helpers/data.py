@@ -141,6 +141,12 @@ def load_csv(path: str | os.PathLike):
         raise FileNotFoundError(f"{path}: no such file.")
     with open(path) as f:
         first = f.readline().strip()
+    if first.startswith("pixel"):
+        raise ValueError(
+            f"{path}: the header starts with 'pixel0' and has no 'label' column: this is Kaggle's test.csv "
+            f"(unlabelled images), which load_csv cannot load. Read it with "
+            f"pd.read_csv(path).to_numpy().astype(np.uint8).reshape(-1, 28, 28)."
+        )
     has_header = first.startswith("label")
     frame = pd.read_csv(path, header=0 if has_header else None)
     layout = "Kaggle train.csv" if has_header else "headerless mnist_train.csv"

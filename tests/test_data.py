@@ -127,6 +127,15 @@ def test_csv_wrong_number_of_columns(tmp_path, digits):
         nn.load_csv(tmp_path / "test.csv")
 
 
+def test_csv_kaggle_test_layout_is_explained(tmp_path, digits):
+    images, _ = digits
+    pd.DataFrame(images.reshape(4, -1), columns=[f"pixel{i}" for i in range(784)]).to_csv(tmp_path / "test.csv",
+                                                                                            index=False)
+    with pytest.raises(ValueError, match=r"test\.csv: the header starts with 'pixel0' and has no 'label' column: "
+                                         r"this is Kaggle's test\.csv"):
+        nn.load_csv(tmp_path / "test.csv")
+
+
 def test_csv_missing_values(tmp_path, digits):
     images, labels = digits
     write_csv(tmp_path / "d.csv", images, labels, True)

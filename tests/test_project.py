@@ -2,6 +2,7 @@
 
 import ast
 import re
+import sys
 import tomllib
 from pathlib import Path
 
@@ -42,8 +43,7 @@ def test_environment_yml_matches_pyproject_and_lock():
 
 def test_package_imports_numpy_stack_only():
     allowed = {"numpy", "pandas", "matplotlib", "ipywidgets", "tqdm", "IPython", "ipycanvas", "nn_helpers"}
-    stdlib = {"__future__", "argparse", "dataclasses", "gzip", "hashlib", "json", "math", "os", "pathlib", "sys",
-              "time", "zlib", "threading", "io", "base64", "contextlib", "functools", "itertools", "typing"}
+    stdlib = set(sys.stdlib_module_names)
     for path in (ROOT / "nn_helpers").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \

@@ -1,0 +1,60 @@
+"""The notebooks in JupyterLab: run them from a clean copy, then draw and move a slider."""
+
+import re
+
+import pytest
+
+from browser_helpers import (draw_stroke, expect, expect_new_figure, figure_src, panel, readout,
+                             save_screenshot, type_into_slider)
+
+SEVEN = [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]  # a 7, as fractions of the canvas
+
+
+@pytest.fixture
+def lab_page(browser, lab):
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    page.set_default_timeout(60_000)
+    expect.set_options(timeout=90_000)
+    yield page
+    page.close()
+
+
+def run_notebook(page, lab, name):
+    """Open a notebook in JupyterLab and run all its cells from the Run menu."""
+    url, token = lab
+    page.goto(f"{url}/lab/tree/notebooks/{name}?reset&token={token}")
+    expect(page.locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator[data-status='idle']")).to_be_visible()
+    expect(page.locator(".jp-StatusBar-Widget", has_text="Idle").first).to_be_visible()
+    first_prompt = page.locator(".jp-CodeCell .jp-InputPrompt").first
+    for attempt in range(3):  # a click while the kernel is still connecting runs nothing: try again
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
+        try:
+            expect(first_prompt).to_have_text(re.compile(r"\[(\*|\d+)\]"), timeout=10_000)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"Run All did not start {name}")
+
+
+def test_draw_a_digit_in_lab(lab_page, lab):
+    run_notebook(lab_page, lab, "07_draw_a_digit.ipynb")
+    box = panel(lab_page, "drawing-pad")
+    expect(readout(box)).to_have_text("Draw a digit in the box with the mouse.")
+    expect(lab_page.locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator[data-status='idle']")).to_be_visible()
+    src = figure_src(box)
+    draw_stroke(lab_page, box.locator("canvas").first, SEVEN)
+    expect(box.locator(".nn-prediction")).to_have_text("7")
+    expect_new_figure(box, src)
+    save_screenshot(box, "lab_drawing_pad")
+    assert not lab_page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
+
+
+def test_slider_in_lab(lab_page, lab):
+    run_notebook(lab_page, lab, "playground.ipynb")
+    box = panel(lab_page, "softmax-explorer")
+    expect(readout(box)).to_have_text("probabilities: 0.659, 0.242, 0.099")
+    src = figure_src(box)
+    type_into_slider(box, "temperature", 0.1)
+    expect(readout(box)).to_have_text("probabilities: 1.000, 0.000, 0.000")
+    expect_new_figure(box, src)

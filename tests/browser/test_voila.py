@@ -1,0 +1,121 @@
+"""The playground app in Voila: every panel reacts to its controls in a real browser."""
+
+import pytest
+
+from browser_helpers import (draw_stroke, expect, expect_new_figure, figure_src, number_after, panel,
+                             press_on_slider, readout, save_screenshot, type_into_slider)
+
+PANELS = ["digit-browser", "init-explorer", "softmax-explorer", "epsilon-explorer", "training-panel",
+          "threshold-explorer", "drawing-pad"]
+
+
+@pytest.fixture(scope="module")
+def voila_page(browser, voila):
+    """The playground, loaded once for all the tests of this module (Voila runs it on page load)."""
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.set_default_timeout(60_000)
+    expect.set_options(timeout=60_000)
+    page.goto(voila, timeout=180_000)
+    error = page.get_by_text("Traceback (most recent call last)")
+    expect(readout(panel(page, PANELS[-1])).or_(error)).to_be_visible(timeout=180_000)
+    assert not error.count(), f"the playground failed in Voila:\n{error.first.inner_text()}"
+    for name in PANELS:
+        expect(readout(panel(page, name))).not_to_be_empty()
+    yield page
+    page.close()
+
+
+def test_digit_browser(voila_page):
+    box = panel(voila_page, "digit-browser")
+    expect(readout(box)).to_have_text("images[0] shows a 7")
+    src = figure_src(box)
+    type_into_slider(box, "index", 3)
+    expect(readout(box)).to_have_text("images[3] shows a 0")
+    expect_new_figure(box, src)
+    box.locator("select").select_option(label="5")
+    expect(readout(box)).to_contain_text("shows a 5")
+    save_screenshot(box, "voila_digit_browser")
+
+
+def test_init_explorer(voila_page):
+    box = panel(voila_page, "init-explorer")
+    expect(readout(box)).to_contain_text("layer 3: std 0.299")
+    src = figure_src(box)
+    type_into_slider(box, "scale", 0.1)
+    expect(readout(box)).to_contain_text("layer 3: std 0.000299")  # 0.1 per layer: vanishing
+    expect_new_figure(box, src)
+    save_screenshot(box, "voila_init_explorer")
+
+
+def test_softmax_explorer(voila_page):
+    box = panel(voila_page, "softmax-explorer")
+    expect(readout(box)).to_have_text("probabilities: 0.659, 0.242, 0.099")
+    src = figure_src(box)
+    press_on_slider(box, "z2", "ArrowRight", 9)  # z2: 0.1 -> 1.0, by keyboard
+    expect(readout(box)).to_have_text("probabilities: 0.576, 0.212, 0.212")
+    expect_new_figure(box, src)
+    type_into_slider(box, "temperature", 0.1)
+    expect(readout(box)).to_have_text("probabilities: 1.000, 0.000, 0.000")
+    save_screenshot(box, "voila_softmax_explorer")
+
+
+def test_epsilon_explorer(voila_page):
+    box = panel(voila_page, "epsilon-explorer")
+    expect(readout(box)).to_contain_text("eps = 1.0e-06")
+    src = figure_src(box)
+    type_into_slider(box, "log10(eps)", -12)
+    expect(readout(box)).to_contain_text("eps = 1.0e-12")
+    expect(box.locator(".nn-message")).to_contain_text("rounding error")
+    expect_new_figure(box, src)
+    save_screenshot(box, "voila_epsilon_explorer")
+
+
+def test_training_panel_trains(voila_page):
+    box = panel(voila_page, "training-panel")
+    box.get_by_role("button", name="Train").click()
+    expect(readout(box)).to_contain_text("Validation accuracy", timeout=90_000)
+    assert number_after(readout(box).inner_text(), "Validation accuracy") > 0.8
+    expect(box.locator(".nn-figure img")).to_be_visible()
+    expect(box.locator(".nn-message")).to_have_count(0)
+    save_screenshot(box, "voila_training_panel")
+
+
+def test_training_panel_extremes_and_stop(voila_page):
+    box = panel(voila_page, "training-panel")
+    type_into_slider(box, "learning rate", 10)
+    box.get_by_role("button", name="Train").click()
+    expect(box.locator(".nn-message")).to_contain_text("too large", timeout=90_000)
+    type_into_slider(box, "learning rate", 0.1)
+    type_into_slider(box, "epochs", 20)
+    type_into_slider(box, "hidden units", 256)
+    press_on_slider(box, "batch size", "Home")  # batches of 1: slow epochs, time to press Stop
+    expect(readout(box)).to_contain_text("batches of 1, on 500 images")
+    box.get_by_role("button", name="Train").click()
+    stop = box.get_by_role("button", name="Stop")
+    expect(stop).to_be_enabled()
+    stop.click()
+    expect(box.locator(".nn-message")).to_contain_text("Stopped by you", timeout=90_000)
+
+
+def test_threshold_explorer(voila_page):
+    box = panel(voila_page, "threshold-explorer")
+    expect(readout(box)).to_contain_text("coverage")
+    before = number_after(readout(box).inner_text(), "coverage")
+    src = figure_src(box)
+    type_into_slider(box, "threshold", 0.99)
+    expect(readout(box)).not_to_contain_text(f"coverage {before:.1f}%")
+    assert number_after(readout(box).inner_text(), "coverage") < before
+    expect_new_figure(box, src)
+    save_screenshot(box, "voila_threshold_explorer")
+
+
+def test_drawing_pad(voila_page):
+    box = panel(voila_page, "drawing-pad")
+    expect(readout(box)).to_have_text("Draw a digit in the box with the mouse.")
+    src = figure_src(box)
+    draw_stroke(voila_page, box.locator("canvas").first, [(0.5, 0.15), (0.5, 0.85)])  # a 1
+    expect(box.locator(".nn-prediction")).to_have_text("1")
+    expect_new_figure(box, src)
+    save_screenshot(box, "voila_drawing_pad")
+    box.get_by_role("button", name="Clear").click()
+    expect(readout(box)).to_have_text("Draw a digit in the box with the mouse.")

@@ -1,0 +1,237 @@
+"""The panels of nn_helpers.widgets, driven from Python: move a control, check what the panel shows."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+import nn_helpers as nn
+from nn_helpers import widgets as W
+from nn_helpers.preprocess import centre_of_mass, mnist_preprocess, resize
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    images, labels = nn.load_mnist("test")
+    return images[:3000], labels[:3000], nn.to_features(images[:3000])
+
+
+@pytest.fixture(scope="module")
+def model(mnist):
+    """A small network, trained for a second: about 93% on the held-out images."""
+    images, labels, X = mnist
+    params = nn.init_params([784, 64, 10], seed=0)
+    params, _ = nn.train(params, X[:2000], labels[:2000], epochs=4, lr=0.1, progress=False)
+    return params
+
+
+def png(panel):
+    """The panel's figure, checking it shows exactly one image (not a pile of figures)."""
+    outputs = panel.figure.outputs
+    assert len(outputs) == 1, f"expected one figure, found {len(outputs)} outputs"
+    return outputs[0]["data"]["image/png"]
+
+
+def change(panel, name, value):
+    """Set a control and return the new figure, checking that it was redrawn."""
+    before = png(panel)
+    panel.controls[name].value = value
+    after = png(panel)
+    assert after != before, f"moving {name!r} did not redraw the figure"
+    return after
+
+
+def test_no_pyplot_figures_pile_up(mnist):
+    images, labels, _ = mnist
+    panel = W.digit_browser(images, labels)
+    for i in range(5):
+        panel.controls["index"].value = i
+    assert plt.get_fignums() == []
+
+
+def test_digit_browser(mnist):
+    images, labels, _ = mnist
+    panel = W.digit_browser(images, labels)
+    assert panel.state == {"index": 0, "label": labels[0]}
+    change(panel, "index", 7)
+    assert panel.state == {"index": 7, "label": labels[7]}
+    change(panel, "digit", 3)
+    assert panel.state["label"] == 3 and panel.controls["index"].value == 0
+    assert panel.controls["index"].max == np.count_nonzero(labels == 3) - 1
+    change(panel, "index", 5)
+    assert panel.state["index"] == np.flatnonzero(labels == 3)[5]
+    panel.controls["digit"].value = "all"
+    assert panel.controls["index"].max == len(images) - 1
+
+
+def test_panel_displays_as_its_widget(mnist):
+    images, labels, _ = mnist
+    bundle = W.digit_browser(images, labels)._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_init_explorer(mnist):
+    panel = W.init_explorer(mnist[2][:500])
+    assert len(panel.state["std"]) == 3 and len(panel.state["dead"]) == 3
+    assert all(0.1 < s < 2 for s in panel.state["std"])  # He keeps the spread steady
+    assert all(0.3 < d < 0.7 for d in panel.state["dead"])  # about half the ReLUs are off
+    change(panel, "scale", 0.1)
+    std = panel.state["std"]
+    assert std[2] < std[1] < std[0] < 0.1  # vanishing activations
+    panel.controls["init"].value = "uniform"
+    panel.controls["scale"].value = 100  # extreme: exploding, but no exception
+    assert panel.state["std"][2] > 1e6
+
+
+def test_softmax_explorer():
+    panel = W.softmax_explorer((2.0, 1.0, 0.1))
+    assert np.allclose(panel.state["probs"], nn.softmax(np.array([[2.0, 1.0, 0.1]]))[0])
+    change(panel, "z2", 5.0)
+    assert panel.state["probs"].argmax() == 2
+    change(panel, "temperature", 0.01)
+    assert panel.state["probs"][2] > 0.999 and np.isfinite(panel.state["probs"]).all()
+    change(panel, "temperature", 100)
+    assert np.allclose(panel.state["probs"], 1 / 3, atol=0.02)
+
+
+def test_epsilon_explorer(mnist):
+    _, labels, X = mnist
+    params = nn.init_params([784, 8, 10], seed=0)  # float32: the panel checks in float64
+    panel = W.epsilon_explorer(params, X[:20], labels[:20])
+    assert panel.state["eps"] == pytest.approx(1e-6) and panel.state["error"] < 1e-6
+    assert panel.state["message"] == ""
+    change(panel, "log10_eps", -12)
+    assert panel.state["error"] > 1e-6 and "rounding" in panel.state["message"]
+    change(panel, "log10_eps", -1)
+    assert panel.state["error"] > 1e-6 and "large" in panel.state["message"]
+
+
+@pytest.fixture
+def training(mnist):
+    images, labels, X = mnist
+    panel = W.training_panel(X[:2000], labels[:2000], X[2000:], labels[2000:])
+    panel.controls["hidden"].value = 16
+    panel.controls["epochs"].value = 2
+    return panel
+
+
+def test_training_panel_trains(training):
+    assert training.state["history"] is None
+    history = training.train()
+    assert len(history) == 2 and history is training.state["history"]
+    assert training.state["val_acc"] > 0.8 and training.state["message"] == ""
+    assert training.progress.value == 2
+    assert "Validation accuracy" in training.text.value
+    png(training)  # one figure
+    assert not training.controls["train"].disabled and training.controls["stop"].disabled
+
+
+def test_training_panel_extremes(training):
+    training.controls["lr"].value = 10.0  # the slider's maximum
+    training.controls["optimizer"].value = "adam"
+    assert training.train() is None  # nn.DivergenceError, caught
+    assert "diverged" in training.state["message"] and "nn-message" in training.text.value
+    training.controls["optimizer"].value = "momentum"
+    training.train()  # diverges, or learns nothing: either way a message, no exception
+    assert "too large" in training.state["message"]
+    training.controls["lr"].value = 0.1
+    training.controls["hidden"].value = 1
+    training.controls["batch_size"].value = 1  # capped at MAX_STEPS steps per epoch
+    assert training.n_train() == training.MAX_STEPS
+    history = training.train()
+    assert len(history) == 2 and np.isfinite(history.train_loss).all()
+
+
+def test_training_panel_buttons(training):
+    training.controls["epochs"].value = 20
+    training.controls["batch_size"].value = 1
+    training.controls["train"].click()  # trains in a background thread
+    training.controls["stop"].click()
+    training.wait(timeout=30)
+    history = training.state["history"]
+    assert history.stopped_early and len(history) < 20
+    assert "Stopped" in training.state["message"]
+
+
+def test_threshold_explorer(mnist, model):
+    images, labels, X = mnist
+    probs = nn.predict_proba(model, X)
+    panel = W.threshold_explorer(probs, labels)
+    change(panel, "threshold", 0.0)
+    assert panel.state["coverage"] == 1 and panel.state["n_answered"] == len(labels)
+    assert panel.state["accuracy"] == pytest.approx(nn.accuracy(labels, probs.argmax(axis=1)))
+    all_acc = panel.state["accuracy"]
+    change(panel, "threshold", 0.9)
+    assert panel.state["coverage"] < 1 and panel.state["accuracy"] > all_acc
+    panel.controls["threshold"].value = 1.0  # extreme: few or no answers, no exception
+    assert panel.state["n_answered"] == np.count_nonzero(probs.max(axis=1) >= 1.0)
+
+
+def test_threshold_explorer_nothing_answered():
+    probs = np.full((4, 10), 0.1)
+    panel = W.threshold_explorer(probs, np.arange(4))
+    panel.controls["threshold"].value = 0.5
+    assert panel.state["n_answered"] == 0 and np.isnan(panel.state["accuracy"])
+    assert "nothing is answered" in panel.text.value
+
+
+# preprocessing -------------------------------------------------------------------------------------
+
+
+def test_preprocess_centres_the_mass(mnist):
+    image = np.zeros((200, 300))
+    image[20:60, 200:220] = 1  # a bar far off-centre
+    out = mnist_preprocess(image)
+    assert out.shape == (28, 28) and out.max() == 1 and out.min() == 0
+    row, col = centre_of_mass(out)
+    assert abs(row - 14) <= 0.5 and abs(col - 14) <= 0.5
+    assert np.count_nonzero(out.any(axis=1)) == 20  # the longer side is 20 pixels
+
+
+def test_preprocess_ignores_position_and_size(mnist):
+    digit = mnist[0][0] / 255
+    reference = mnist_preprocess(digit)
+    shifted = np.zeros((100, 120))
+    shifted[50:78, 7:35] = digit
+    assert np.allclose(mnist_preprocess(shifted), reference)
+    big = np.kron(digit, np.ones((5, 5)))  # drawn 5 times larger
+    assert np.allclose(mnist_preprocess(big), reference)
+
+
+def test_preprocess_keeps_mnist_digits_readable(mnist, model):
+    images, labels, X = mnist
+    redone = np.stack([mnist_preprocess(im / 255) for im in images[:500]])
+    acc_raw = nn.accuracy(labels[:500], nn.predict(model, X[:500]))
+    acc_redone = nn.accuracy(labels[:500], nn.predict(model, redone.reshape(-1, 784).astype(np.float32)))
+    assert acc_redone > acc_raw - 0.03
+
+
+def test_preprocess_empty_and_errors():
+    assert not mnist_preprocess(np.zeros((50, 50))).any()
+    with pytest.raises(ValueError, match="2-D"):
+        mnist_preprocess(np.zeros((2, 28, 28)))
+    assert np.allclose(resize(np.ones((7, 13)), (3, 5)), 1)
+
+
+# drawing pad ---------------------------------------------------------------------------------------
+
+
+def test_drawing_pad(mnist, model):
+    images, labels, _ = mnist
+    pad = W.drawing_pad(model)
+    assert pad.state["prediction"] is None and not pad.state["image28"].any()
+    big = np.zeros((300, 200))
+    big[150:290, 30:170] = resize(images[1] / 255, (140, 140))  # drawn large, low and left
+    pad.set_image(big)
+    assert pad.state["prediction"] == labels[1]
+    assert pad.state["probs"].shape == (10,) and pad.state["probs"].sum() == pytest.approx(1)
+    png(pad)
+    pad.controls["clear"].click()
+    assert pad.state["prediction"] is None
+
+
+def test_drawing_pad_mouse(model):
+    pad = W.drawing_pad(model)
+    pad.draw_stroke([(140, 40 + 10 * k) for k in range(21)])  # a vertical line
+    assert pad.state["image28"].any() and pad.state["prediction"] == 1
+    with pytest.raises(ValueError, match="0..1"):
+        pad.set_image(np.full((28, 28), 255.0))

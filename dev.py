@@ -4,6 +4,7 @@
     python3 dev.py lab      # set up .venv, then open the notebooks in JupyterLab
     python3 dev.py test     # set up .venv, then run every test (unit tests + notebooks with nbval)
     python3 dev.py train    # set up .venv, then train the default network (python -m nn_helpers train)
+    python3 dev.py app      # set up .venv, then open the playground (every slider, no code) with Voila
     python3 dev.py setup    # only set up .venv
 
 Set-up creates a virtual environment in .venv and installs the project with the pinned versions of
@@ -45,12 +46,21 @@ def setup(extras="dev"):
     stamp.write_text(digest)
 
 
+def one_blas_thread_env():
+    """The environment with OPENBLAS_NUM_THREADS=1 unless already set: the network's products
+    (128 x 784 @ 784 x 128) are too small for a second BLAS thread to pay off, and when another program
+    keeps a core busy, two threads wait on each other and training gets 5-7x slower
+    (benchmarks/README.md). JupyterLab's kernels and the notebook tests inherit it."""
+    return {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
+
+
 def main(argv):
     commands = {
         "setup": [],
         "lab": [PYTHON, "-m", "jupyter", "lab", "notebooks/"],
         "test": [PYTHON, "-m", "pytest"],
         "train": [PYTHON, "-m", "nn_helpers", "train"],
+        "app": [BIN / "voila", "notebooks/playground.ipynb"],
     }
     if not argv or argv[0] not in commands:
         sys.exit(__doc__)
@@ -58,7 +68,10 @@ def main(argv):
     if commands[argv[0]]:
         cmd = [str(c) for c in commands[argv[0]]] + argv[1:]
         print("+", " ".join(cmd), flush=True)
-        sys.exit(subprocess.run(cmd, cwd=ROOT).returncode)
+        try:
+            sys.exit(subprocess.run(cmd, cwd=ROOT, env=one_blas_thread_env()).returncode)
+        except KeyboardInterrupt:  # Ctrl-C stops JupyterLab or Voila: no traceback
+            sys.exit(130)
 
 
 if __name__ == "__main__":

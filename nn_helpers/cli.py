@@ -13,12 +13,15 @@ from .metrics import accuracy, confusion_matrix, precision_recall
 from .network import INITS, init_params, layer_sizes, predict
 from .activations import ACTIVATIONS
 from .optimizers import OPTIMIZERS
+from .recipes import FINAL
 from .serialization import load_params, save_params
 from .training import DivergenceError, train
 
 # The default network reaches >= 98% test accuracy in about 4 s of training (benchmarks/README.md).
-DEFAULTS = dict(hidden=[256], activation="relu", init="he", optimizer="momentum", lr=0.1,
-                schedule="cosine", batch_size=128, epochs=8, val=5000, seed=0)
+# It is notebook 05's final recipe.
+DEFAULTS = dict(hidden=FINAL["hidden"], activation="relu", init=FINAL["init"], optimizer=FINAL["optimizer"],
+                lr=FINAL["lr"], schedule=FINAL["schedule"], batch_size=FINAL["batch_size"], epochs=FINAL["epochs"],
+                val=5000, seed=0)
 
 
 def build_parser() -> argparse.ArgumentParser:

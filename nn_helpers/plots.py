@@ -39,12 +39,14 @@ def plot_digits(images, labels=None, predictions=None, ncols: int = 10, title: s
     return fig
 
 
-def plot_history(history, title: str = "Learning curves", label: str | None = None, axes=None):
+def plot_history(history, title: str = "Learning curves", label: str | None = None, axes=None, legend: bool = True):
     """Loss and accuracy per epoch, training and validation, side by side.
 
-    Pass ``axes`` (two Axes) and ``label`` to draw several runs on one figure.
+    Pass ``axes`` (two Axes) and ``label`` to draw several runs on one figure; the caller then lays it
+    out (``fig.tight_layout()``) once the last run is drawn. ``legend=False`` leaves the legends out.
     """
-    if axes is None:
+    own_figure = axes is None
+    if own_figure:
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
         fig.suptitle(title)
     else:
@@ -62,8 +64,10 @@ def plot_history(history, title: str = "Learning curves", label: str | None = No
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
     for ax in axes:
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
+        if legend:
+            ax.legend(fontsize=8)
+    if own_figure:
+        fig.tight_layout()
     return fig
 
 

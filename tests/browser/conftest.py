@@ -59,14 +59,9 @@ def pytest_runtest_makereport(item, call):
 def model_file(browser):
     """The notebooks load ../output/model.npz; train it once here (seconds) if it is missing, as
     notebook 06 does (notebook 05's final recipe, with the same metadata)."""
-    if not MODEL.exists():
-        import nn_helpers as nn
-        from nn_helpers import recipes
+    from nn_helpers import recipes
 
-        X_train, y_train, X_val, y_val, X_test, y_test = recipes.load_split()
-        params, _ = recipes.train_step(recipes.FINAL, X_train, y_train, X_val, y_val)
-        test_acc = nn.evaluate(params, X_test, y_test)[1]
-        nn.save_params(MODEL, params, activation="relu", recipe=recipes.FINAL, test_accuracy=round(test_acc, 4))
+    recipes.final_model(MODEL)
     return MODEL
 
 

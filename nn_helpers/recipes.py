@@ -1,0 +1,103 @@
+"""The training recipes of notebook 05 (from the original tutorial to >= 98% test accuracy), shared
+with notebook 06 so it can rebuild the final model and the comparison table when they are missing.
+
+Every step is a dict of settings; each changes one or two things of the step before it:
+
+    0. original tutorial   784-10-10, W, b = rand - 0.5, full-batch gradient descent, lr 0.1, 500 steps
+    1. He init             W ~ Normal(0, 2 / n_in), b = 0 (and only 100 full-batch steps)
+    2. mini-batches        128 samples per step, 5 epochs
+    3. momentum            v <- 0.9 v + g; p <- p - 0.1 v
+    4. Adam                lr 0.001
+    5a. 256 hidden, Adam   784-256-10, 8 epochs
+    5b. 256 hidden, momentum
+    6. cosine schedule     momentum, lr glides from 0.1 towards 0   (= FINAL)
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .data import load_mnist, to_features, train_val_split
+from .network import init_params
+from .serialization import load_params, save_params
+from .training import evaluate, train
+
+ORIGINAL = {"step": "0. original tutorial", "hidden": [10], "init": "uniform", "optimizer": "sgd", "lr": 0.1,
+            "batch_size": None, "epochs": 500, "schedule": "constant"}
+
+
+def _then(previous: dict, step: str, **changes) -> dict:
+    return {**previous, "step": step, **changes}
+
+
+_he = _then(ORIGINAL, "1. He init", init="he", epochs=100)
+_mini = _then(_he, "2. mini-batches", batch_size=128, epochs=5)
+_momentum = _then(_mini, "3. momentum", optimizer="momentum", lr=0.1)
+_adam = _then(_momentum, "4. Adam", optimizer="adam", lr=0.001)
+_wide_adam = _then(_adam, "5a. 256 hidden units, Adam", hidden=[256], epochs=8)
+_wide_momentum = _then(_wide_adam, "5b. 256 hidden units, momentum", optimizer="momentum", lr=0.1)
+_cosine = _then(_wide_momentum, "6. cosine schedule", schedule="cosine")
+
+#: Notebook 05's steps, in order.
+STEPS = [ORIGINAL, _he, _mini, _momentum, _adam, _wide_adam, _wide_momentum, _cosine]
+
+#: The final recipe (784-256-10, He, momentum lr 0.1, cosine, batch 128, 8 epochs): >= 98% test accuracy.
+FINAL = STEPS[-1]
+
+
+def describe(step: dict) -> str:
+    """One line, e.g. ``784-256-10, he init, momentum lr 0.1 (cosine), batch 128``."""
+    sizes = "-".join(map(str, [784, *step["hidden"], 10]))
+    batch = "full batch" if step["batch_size"] is None else f"batch {step['batch_size']}"
+    schedule = " (cosine)" if step["schedule"] == "cosine" else ""
+    return f"{sizes}, {step['init']} init, {step['optimizer']} lr {step['lr']:g}{schedule}, {batch}"
+
+
+def train_step(step: dict, X_train, y_train, X_val=None, y_val=None, seed: int = 0, progress: bool = False,
+               callbacks=()):
+    """Initialize a network with ``step``'s settings and train it: returns ``(params, history)``."""
+    params = init_params([X_train.shape[1], *step["hidden"], 10], init=step["init"], seed=seed)
+    return train(params, X_train, y_train, epochs=step["epochs"], batch_size=step["batch_size"],
+                 optimizer=step["optimizer"], lr=step["lr"], schedule=step["schedule"], X_val=X_val, y_val=y_val,
+                 seed=seed, progress=progress, callbacks=callbacks)
+
+
+def load_split(n_val: int = 5000, seed: int = 0):
+    """MNIST as notebook 05 uses it: ``X_train, y_train, X_val, y_val, X_test, y_test`` (55,000 / 5,000 / 10,000)."""
+    images, labels = load_mnist("train")
+    test_images, y_test = load_mnist("test")
+    X_train, y_train, X_val, y_val = train_val_split(to_features(images), labels, n_val, seed=seed)
+    return X_train, y_train, X_val, y_val, to_features(test_images), y_test
+
+
+def result_row(step: dict, params, history, X_train, y_train, X_val, y_val, X_test, y_test) -> dict:
+    """One row of the steps table: the step, its configuration, train / validation / test accuracy, epochs."""
+    return {"step": step["step"], "configuration": describe(step),
+            "train_acc": evaluate(params, X_train, y_train)[1], "val_acc": evaluate(params, X_val, y_val)[1],
+            "test_acc": evaluate(params, X_test, y_test)[1], "epochs": len(history)}
+
+
+def run_steps(steps=STEPS, seed: int = 0, verbose: bool = True) -> list[dict]:
+    """Train every step from scratch (about a minute in all) and return the table rows."""
+    X_train, y_train, X_val, y_val, X_test, y_test = load_split(seed=seed)
+    rows = []
+    for step in steps:
+        start = time.perf_counter()
+        params, history = train_step(step, X_train, y_train, X_val, y_val, seed=seed)
+        rows.append(result_row(step, params, history, X_train, y_train, X_val, y_val, X_test, y_test))
+        if verbose:
+            print(f"{step['step']:32s} test acc {rows[-1]['test_acc']:.4f}  ({time.perf_counter() - start:.0f} s)")
+    return rows
+
+
+def final_model(path="../output/model.npz"):
+    """The network notebook 05 saves at ``path``: loaded, or, when it is missing (notebook 05 not run
+    yet), trained with :data:`FINAL` (seconds) and saved there first. Returns ``(params, meta)``."""
+    path = Path(path)
+    if not path.exists():
+        X_train, y_train, X_val, y_val, X_test, y_test = load_split()
+        params, _ = train_step(FINAL, X_train, y_train, X_val, y_val)
+        test_acc = evaluate(params, X_test, y_test)[1]
+        save_params(path, params, activation="relu", recipe=FINAL, test_accuracy=round(test_acc, 4))
+    return load_params(path)

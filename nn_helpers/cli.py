@@ -8,12 +8,12 @@ import time
 
 from tqdm.auto import tqdm
 
-from .data import load_mnist, to_features, train_val_split
+from .data import load_mnist, to_features
 from .metrics import accuracy, confusion_matrix, precision_recall
 from .network import INITS, init_params, layer_sizes, predict
 from .activations import ACTIVATIONS
 from .optimizers import OPTIMIZERS
-from .recipes import FINAL
+from .recipes import FINAL, load_split
 from .serialization import load_params, save_params
 from .training import DivergenceError, train
 
@@ -52,16 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_train(args) -> int:
     t0 = time.perf_counter()
-    images, labels = load_mnist("train", args.data_dir)
-    test_images, test_labels = load_mnist("test", args.data_dir)
-    # split the uint8 images before converting to float32: a quarter of the memory for the copies
-    if args.val > 0:
-        train_images, y_train, val_images, y_val = train_val_split(images, labels, args.val, seed=args.seed)
-        X_val = to_features(val_images)
-    else:
-        train_images, y_train, X_val, y_val = images, labels, None, None
-    X_train, X_test = to_features(train_images), to_features(test_images)
-    del images, train_images
+    X_train, y_train, X_val, y_val, X_test, test_labels = load_split(args.val, seed=args.seed,
+                                                                    data_dir=args.data_dir)
     sizes = [X_train.shape[1], *args.hidden, 10]
     params = init_params(sizes, init=args.init, seed=args.seed)
     print(f"network {'-'.join(map(str, sizes))} ({args.activation}, {args.init} init), "

@@ -63,12 +63,21 @@ def train_step(step: dict, X_train, y_train, X_val=None, y_val=None, seed: int =
                  seed=seed, progress=progress, callbacks=callbacks)
 
 
-def load_split(n_val: int = 5000, seed: int = 0):
-    """MNIST as notebook 05 uses it: ``X_train, y_train, X_val, y_val, X_test, y_test`` (55,000 / 5,000 / 10,000)."""
-    images, labels = load_mnist("train")
-    test_images, y_test = load_mnist("test")
-    X_train, y_train, X_val, y_val = train_val_split(to_features(images), labels, n_val, seed=seed)
-    return X_train, y_train, X_val, y_val, to_features(test_images), y_test
+def load_split(n_val: int = 5000, seed: int = 0, data_dir=None):
+    """MNIST as notebook 05 and the CLI use it: ``X_train, y_train, X_val, y_val, X_test, y_test``
+    (55,000 / 5,000 / 10,000 by default; ``n_val=0`` gives ``X_val = y_val = None``).
+
+    The uint8 images are split before they become float32 features, so the copies the split makes
+    are a quarter of the size.
+    """
+    images, labels = load_mnist("train", data_dir)
+    test_images, y_test = load_mnist("test", data_dir)
+    if n_val > 0:
+        train_images, y_train, val_images, y_val = train_val_split(images, labels, n_val, seed=seed)
+        X_val = to_features(val_images)
+    else:
+        train_images, y_train, X_val, y_val = images, labels, None, None
+    return to_features(train_images), y_train, X_val, y_val, to_features(test_images), y_test
 
 
 def result_row(step: dict, params, history, X_train, y_train, X_val, y_val, X_test, y_test) -> dict:

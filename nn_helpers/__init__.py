@@ -15,7 +15,7 @@ from .metrics import accuracy, confusion_matrix, most_confident_mistakes, precis
 from .network import backward, forward, init_params, layer_sizes, predict, predict_proba
 from .optimizers import SGD, Adam, Momentum, make_optimizer
 from .serialization import load_params, save_params
-from .training import DivergenceError, History, StopTraining, evaluate, train
+from .training import DivergenceError, History, StopTraining, batch_gradient, evaluate, train
 
 __version__ = "0.1.0"
 
@@ -28,7 +28,7 @@ __all__ = [
     "backward", "forward", "init_params", "layer_sizes", "predict", "predict_proba",
     "SGD", "Adam", "Momentum", "make_optimizer",
     "load_params", "save_params",
-    "DivergenceError", "History", "StopTraining", "evaluate", "train",
+    "DivergenceError", "History", "StopTraining", "batch_gradient", "evaluate", "train",
 ]
 
 

@@ -40,6 +40,18 @@ def test_same_seed_same_parameters(subset):
     assert not np.array_equal(runs[0]["W1"], other["W1"])  # another shuffling order
 
 
+def test_batch_gradient_in_chunks_is_the_mean_gradient(subset):
+    X, y, *_ = subset
+    X, y = X[:1000].astype(np.float64), y[:1000].astype(np.intp)  # 1000 = 3 chunks of 300 + one of 100
+    params = nn.init_params([784, 12, 10], init="uniform", seed=0, dtype=np.float64)
+    probs, cache = nn.forward(params, X)
+    whole = nn.backward(params, cache, y)
+    loss, n_correct, chunked = nn.batch_gradient(params, X, y, chunk_rows=300)
+    assert all(np.allclose(chunked[k], whole[k], rtol=1e-12, atol=1e-15) for k in params)
+    assert np.isclose(loss, nn.cross_entropy(probs, y), rtol=1e-12)
+    assert n_correct == np.count_nonzero(probs.argmax(axis=1) == y)
+
+
 def test_full_batch_is_one_step_of_gradient_descent(subset):
     X, y, *_ = subset
     X, y = X[:200], y[:200]

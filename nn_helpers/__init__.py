@@ -12,10 +12,10 @@ from .data import load_csv, load_idx, load_mnist, parse_idx, to_features, train_
 from .gradcheck import gradient_check, numerical_gradient, relative_error
 from .losses import cross_entropy, cross_entropy_from_logits, logsumexp, one_hot, softmax
 from .metrics import accuracy, confusion_matrix, most_confident_mistakes, precision_recall
-from .network import backward, forward, init_params, layer_sizes, predict, predict_proba
+from .network import backward, dropout_mask, forward, init_params, layer_sizes, predict, predict_proba
 from .optimizers import SGD, Adam, Momentum, make_optimizer
 from .serialization import load_params, save_params
-from .training import DivergenceError, History, StopTraining, batch_gradient, evaluate, train
+from .training import DivergenceError, EarlyStopping, History, StopTraining, batch_gradient, evaluate, train
 
 __version__ = "0.1.0"
 
@@ -25,17 +25,17 @@ __all__ = [
     "gradient_check", "numerical_gradient", "relative_error",
     "cross_entropy", "cross_entropy_from_logits", "logsumexp", "one_hot", "softmax",
     "accuracy", "confusion_matrix", "most_confident_mistakes", "precision_recall",
-    "backward", "forward", "init_params", "layer_sizes", "predict", "predict_proba",
+    "backward", "dropout_mask", "forward", "init_params", "layer_sizes", "predict", "predict_proba",
     "SGD", "Adam", "Momentum", "make_optimizer",
     "load_params", "save_params",
-    "DivergenceError", "History", "StopTraining", "batch_gradient", "evaluate", "train",
+    "DivergenceError", "EarlyStopping", "History", "StopTraining", "batch_gradient", "evaluate", "train",
 ]
 
 
 def __getattr__(name):
     """``nn.plots`` and ``nn.widgets`` load on first use, so the command line never imports matplotlib
     or ipywidgets it does not need."""
-    if name in ("plots", "widgets", "recipes", "preprocess"):
+    if name in ("plots", "widgets", "recipes", "preprocess", "augment"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

@@ -19,13 +19,13 @@ from .losses import cross_entropy
 from .network import backward, forward
 
 
-def loss_fn(params: dict, X: np.ndarray, y: np.ndarray, activation: str = "relu") -> float:
-    """Mean cross-entropy J of the network on ``(X, y)``."""
-    return cross_entropy(forward(params, X, activation, check=False)[0], y)
+def loss_fn(params: dict, X: np.ndarray, y: np.ndarray, activation: str = "relu", masks: dict | None = None) -> float:
+    """Mean cross-entropy J of the network on ``(X, y)`` (with fixed dropout ``masks``, if given)."""
+    return cross_entropy(forward(params, X, activation, check=False, masks=masks)[0], y)
 
 
 def numerical_gradient(params: dict, X, y, activation: str = "relu", eps: float = 1e-6,
-                       max_entries: int | None = None, seed: int = 0) -> tuple[dict, dict]:
+                       max_entries: int | None = None, seed: int = 0, masks: dict | None = None) -> tuple[dict, dict]:
     """Central-difference gradient of :func:`loss_fn`.
 
     Checks every entry, or ``max_entries`` random entries per parameter (faster for big layers).
@@ -42,9 +42,9 @@ def numerical_gradient(params: dict, X, y, activation: str = "relu", eps: float 
         for j, i in enumerate(idx):
             old = flat[i]
             flat[i] = old + eps
-            plus = loss_fn(params, X, y, activation)
+            plus = loss_fn(params, X, y, activation, masks)
             flat[i] = old - eps
-            minus = loss_fn(params, X, y, activation)
+            minus = loss_fn(params, X, y, activation, masks)
             flat[i] = old
             g[j] = (plus - minus) / (2 * eps)
         grads[key], index[key] = g, idx
@@ -59,21 +59,23 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
 
 def gradient_check(params: dict, X: np.ndarray, y: np.ndarray, activation: str = "relu",
                    eps: float = 1e-6, max_entries: int | None = None, seed: int = 0,
-                   backward_fn=backward, per_param: bool = False):
+                   backward_fn=backward, per_param: bool = False, masks: dict | None = None):
     """Relative error between ``backward_fn`` (default: :func:`nn_helpers.backward`) and central
     finite differences, over all parameters together.
 
     Use float64 parameters and inputs: in float32 rounding alone gives errors around 1e-3.
     ``backward_fn(params, cache, y)`` lets you check your own (or a deliberately broken) backward pass.
-    With ``per_param=True`` returns ``(error, {key: error})``.
+    With ``per_param=True`` returns ``(error, {key: error})``. ``masks``: dropout masks to hold fixed
+    (``cache["masks"]`` of a forward pass with dropout), so the function being differentiated is one
+    thinned network rather than a random one.
     """
     if any(p.dtype != np.float64 for p in params.values()):
         raise ValueError("gradient_check needs float64 parameters; use init_params(..., dtype=np.float64).")
     X = np.asarray(X, dtype=np.float64)
     params = {k: v.copy() for k, v in params.items()}
-    _, cache = forward(params, X, activation)
+    _, cache = forward(params, X, activation, masks=masks)
     analytic = backward_fn(params, cache, y)
-    numeric, index = numerical_gradient(params, X, y, activation, eps, max_entries, seed)
+    numeric, index = numerical_gradient(params, X, y, activation, eps, max_entries, seed, masks)
     a = np.concatenate([analytic[k].reshape(-1)[index[k]] for k in params])
     b = np.concatenate([numeric[k] for k in params])
     error = relative_error(a, b)

@@ -11,6 +11,13 @@ Backward, for the mean cross-entropy J = -(1/n) sum_i log A_L[i, y_i] and one-ho
     dZ_L = (A_L - Y) / n
     dW_l = A_{l-1}^T dZ_l          db_l = sum over samples of dZ_l
     dA_{l-1} = dZ_l W_l^T          dZ_{l-1} = dA_{l-1} * g'(Z_{l-1})
+
+Dropout (training only) with rate p on the hidden layers, inverted: each hidden unit is kept with
+probability 1 - p and the kept ones are scaled by 1 / (1 - p), so the expected activation stays g(Z):
+
+    D_l = M_l / (1 - p),   M_l ~ Bernoulli(1 - p) of shape (n, n_l)
+    A_l = g(Z_l) * D_l                        (at test time: A_l = g(Z_l), nothing to change)
+    dZ_l = (dA_l * D_l) * g'(Z_l)             backward goes through the same mask
 """
 
 from __future__ import annotations
@@ -85,22 +92,46 @@ def check_input(params: dict, X: np.ndarray) -> None:
         )
 
 
-def forward(params: dict, X: np.ndarray, activation: str = "relu", check: bool = True):
+def dropout_mask(shape, p: float, rng: np.random.Generator, dtype=np.float32) -> np.ndarray:
+    """Inverted-dropout mask ``D = M / (1 - p)`` with ``M ~ Bernoulli(1 - p)``: 0 for a dropped unit,
+    ``1 / (1 - p)`` for a kept one, so that ``E[A * D] = A``."""
+    if not 0 <= p < 1:
+        raise ValueError(f"dropout={p}; expected a rate in [0, 1), e.g. 0.2 (0 turns dropout off).")
+    keep = rng.random(shape, dtype=np.float32) >= p
+    return keep.astype(dtype) / (1 - p)
+
+
+def forward(params: dict, X: np.ndarray, activation: str = "relu", check: bool = True,
+            dropout: float = 0.0, rng: np.random.Generator | None = None, masks: dict | None = None):
     """Forward pass. ``X``: (n, n_0) floats in 0..1 -> ``probs``: (n, 10), each row summing to 1.
 
     Returns ``(probs, cache)``; ``cache`` holds ``A0 = X``, every ``Z_l`` and ``A_l``, and the
     activation's name, which :func:`backward` needs.
+
+    Training with dropout: ``dropout=p`` drops each hidden unit with probability p, drawing the masks
+    from ``rng`` (a ``np.random.default_rng(seed)``), and scales the kept ones by 1 / (1 - p). The masks
+    ``D_l`` are in ``cache["masks"]``; pass them back as ``masks=`` to repeat the same dropped network
+    (for a gradient check). Predictions use no dropout: the default ``dropout=0`` changes nothing.
     """
     if check:
         check_input(params, X)
     g, _ = get_activation(activation)
     L = n_layers(params)
+    if dropout and masks is None:
+        if rng is None:
+            raise ValueError("dropout needs a random generator: pass rng=np.random.default_rng(seed).")
+        masks = {l: dropout_mask((len(X), params[f"W{l}"].shape[1]), dropout, rng, params[f"W{l}"].dtype)
+                 for l in range(1, L)}
     cache = {"activation": activation, "A0": X}
     A = X
     for l in range(1, L + 1):
         Z = A @ params[f"W{l}"] + params[f"b{l}"]
         A = g(Z) if l < L else softmax(Z)
+        if masks and l < L:
+            A = A * masks[l]
         cache[f"Z{l}"], cache[f"A{l}"] = Z, A
+    if masks:
+        cache["masks"] = masks
     return A, cache
 
 
@@ -108,7 +139,9 @@ def backward(params: dict, cache: dict, y: np.ndarray) -> dict:
     """Gradients of the mean cross-entropy with respect to every parameter.
 
     ``y``: labels (n,). Returns ``{"W1": dW1, "b1": db1, ...}``, each the shape of its parameter.
+    A ``cache`` from a forward pass with dropout carries its masks; the gradient goes through them.
     """
+    masks = cache.get("masks")
     _, g_prime = get_activation(cache["activation"])
     L = n_layers(params)
     n = len(y)
@@ -120,7 +153,10 @@ def backward(params: dict, cache: dict, y: np.ndarray) -> dict:
         grads[f"W{l}"] = cache[f"A{l - 1}"].T @ dZ
         grads[f"b{l}"] = dZ.sum(axis=0)
         if l > 1:
-            dZ = (dZ @ params[f"W{l}"].T) * g_prime(cache[f"Z{l - 1}"])
+            dA = dZ @ params[f"W{l}"].T
+            if masks:
+                dA *= masks[l - 1]
+            dZ = dA * g_prime(cache[f"Z{l - 1}"])
     return grads
 
 

@@ -52,6 +52,37 @@ class History:
         return {k: v[-1] for k, v in vars(self).items() if isinstance(v, list) and v}
 
 
+class EarlyStopping:
+    """A callback for :func:`train` that stops when the validation loss has not improved for ``patience``
+    epochs, and puts back the parameters of the best epoch:
+
+        best = argmin_e val_loss[e];   stop after epoch e when e - best >= patience
+
+    ``train(..., X_val=..., y_val=..., callbacks=[EarlyStopping(patience=3)])``. After training,
+    ``best_epoch``, ``best_loss`` and ``best_params`` (a copy) tell what it kept. When training ends
+    without stopping, the returned parameters are the last epoch's; ``best_params`` still holds the best.
+    """
+
+    def __init__(self, patience: int = 3, min_delta: float = 0.0, restore_best: bool = True):
+        if patience < 1:
+            raise ValueError(f"patience={patience}; expected at least 1 epoch.")
+        self.patience, self.min_delta, self.restore_best = patience, min_delta, restore_best
+        self.best_epoch, self.best_loss, self.best_params = 0, math.inf, None
+
+    def __call__(self, epoch: int, history: "History", params: dict) -> None:
+        loss = history.val_loss[-1]
+        if math.isnan(loss):
+            raise ValueError("EarlyStopping watches the validation loss: pass X_val and y_val to train.")
+        if loss < self.best_loss - self.min_delta:
+            self.best_epoch, self.best_loss = epoch, loss
+            self.best_params = {k: v.copy() for k, v in params.items()}
+        elif epoch - self.best_epoch >= self.patience:
+            if self.restore_best:
+                for k, v in self.best_params.items():
+                    params[k][...] = v      # in place: train returns this dict
+            raise StopTraining
+
+
 def check_labels(y: np.ndarray, n: int, n_classes: int, name: str = "y") -> np.ndarray:
     """Labels must be integers 0..n_classes-1, one per sample."""
     y = np.asarray(y)
@@ -76,7 +107,7 @@ CHUNK_ROWS = 1024
 
 
 def batch_gradient(params: dict, X: np.ndarray, y: np.ndarray, activation: str = "relu",
-                   chunk_rows: int = CHUNK_ROWS):
+                   chunk_rows: int = CHUNK_ROWS, dropout: float = 0.0, rng: np.random.Generator | None = None):
     """Loss, correct predictions and gradient of one batch: ``(loss, n_correct, grads)``.
 
     ``loss`` is the batch's mean cross-entropy J (computed from the logits, exact even where a probability
@@ -88,14 +119,14 @@ def batch_gradient(params: dict, X: np.ndarray, y: np.ndarray, activation: str =
 
     the same numbers up to rounding. For MNIST's 55,000 rows this is about 15% faster than one pass over
     them all (75 instead of 90 ms for a 784-10-10 step here), because each chunk is still in the cache when
-    its backward pass needs it.
+    its backward pass needs it. ``dropout`` and ``rng`` go to :func:`forward` (dropout at training time).
     """
     n = len(y)
     L = len(layer_sizes(params)) - 1
     loss, n_correct, grads = 0.0, 0, None
     for start in range(0, n, chunk_rows):
         Xc, yc = X[start : start + chunk_rows], y[start : start + chunk_rows]
-        probs, cache = forward(params, Xc, activation, check=False)
+        probs, cache = forward(params, Xc, activation, check=False, dropout=dropout, rng=rng)
         weight = len(yc) / n
         loss += weight * cross_entropy_from_logits(cache[f"Z{L}"], yc)
         n_correct += int(np.count_nonzero(probs.argmax(axis=1) == yc))
@@ -106,6 +137,18 @@ def batch_gradient(params: dict, X: np.ndarray, y: np.ndarray, activation: str =
             for k, g in chunk_grads.items():
                 grads[k] += weight * g
     return loss, n_correct, grads
+
+
+def augmented(X: np.ndarray, augment, rng: np.random.Generator) -> np.ndarray:
+    """Feature rows ``X`` (b, 784) -> uint8 images -> ``augment(images, rng)`` -> feature rows again."""
+    images = np.rint(X * 255).astype(np.uint8).reshape(len(X), 28, 28)
+    images = augment(images, rng)
+    if images.shape != (len(X), 28, 28) or images.dtype != np.uint8:
+        raise ValueError(f"augment returned {images.dtype} images of shape {images.shape}; expected uint8 "
+                         f"({len(X)}, 28, 28), the shape and type it was given.")
+    out = images.reshape(len(X), 784).astype(X.dtype)
+    out /= 255
+    return out
 
 
 def _progress_bar(total: int, enabled: bool):
@@ -133,6 +176,8 @@ def train(
     shuffle: bool = True,
     callbacks=(),
     progress: bool = True,
+    dropout: float = 0.0,
+    augment=None,
 ):
     """Train a copy of ``params`` on ``X`` (n, n_0) and labels ``y`` (n,); the input dict is left as is.
 
@@ -142,6 +187,11 @@ def train(
     callbacks: callables ``f(epoch, history, params)`` run after every epoch (live plots, early
         stopping); one may raise :class:`StopTraining` to end training early.
     progress: show a tqdm progress bar (terminal or Jupyter).
+    dropout: rate p of inverted dropout on the hidden layers during training (0: none); see :func:`forward`.
+    augment: a function ``f(images, rng) -> images`` applied to every batch's uint8 images (b, 28, 28),
+        recovered from ``X`` as ``round(255 X)``, e.g. ``augment.shifts(2)`` from ``nn_helpers.augment``.
+    Dropout and augmentation draw from their own generators (seeded from ``seed``), so the shuffling
+    is the same with and without them.
 
     Returns ``(params, history)``. Raises :class:`DivergenceError` as soon as the loss is NaN or inf.
     Deterministic: the same ``seed`` (shuffling) and starting ``params`` give the same result.
@@ -167,11 +217,16 @@ def train(
     elif lr is not None:
         optimizer.lr = lr
     lr0 = optimizer.lr
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout={dropout}; expected a rate in [0, 1), e.g. 0.2 (0 turns dropout off).")
+    if augment is not None and X.shape[1] != 784:
+        raise ValueError(f"augment works on 28x28 images, but X has {X.shape[1]} features; expected 784 pixels.")
 
     dtype = params["W1"].dtype
     params = {k: v.copy() for k, v in params.items()}
     X = np.asarray(X, dtype=dtype)
     rng = np.random.default_rng(seed)
+    dropout_rng, augment_rng = np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2])
     n_batches = math.ceil(n / batch_size)
     first_loss = None
     history = History()
@@ -187,8 +242,11 @@ def train(
                 idx = order[b * batch_size : (b + 1) * batch_size]
                 # one batch holding every sample: the order does not change the mean gradient, skip the copy
                 Xb, yb = (X, y) if n_batches == 1 else (X[idx], y[idx])
+                if augment is not None:
+                    Xb = augmented(Xb, augment, augment_rng)
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    loss, n_correct, grads = batch_gradient(params, Xb, yb, activation)
+                    loss, n_correct, grads = batch_gradient(params, Xb, yb, activation, dropout=dropout,
+                                                            rng=dropout_rng)
                     first_loss = loss if first_loss is None else first_loss
                     if not (math.isfinite(loss) and loss <= DIVERGENCE_RATIO * first_loss):
                         raise DivergenceError(

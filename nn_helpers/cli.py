@@ -12,8 +12,9 @@ from .data import load_mnist, to_features
 from .metrics import accuracy, confusion_matrix, precision_recall
 from .network import INITS, init_params, layer_sizes, predict
 from .activations import ACTIVATIONS
-from .optimizers import OPTIMIZERS
-from .recipes import FINAL, load_split
+from .augment import shifts
+from .optimizers import OPTIMIZERS, make_optimizer
+from .recipes import FINAL, RECIPES, load_split
 from .serialization import load_params, save_params
 from .training import DivergenceError, train
 
@@ -23,22 +24,35 @@ DEFAULTS = dict(hidden=FINAL["hidden"], activation="relu", init=FINAL["init"], o
                 lr=FINAL["lr"], schedule=FINAL["schedule"], batch_size=FINAL["batch_size"], epochs=FINAL["epochs"],
                 val=5000, seed=0)
 
+#: The options a ``--recipe`` sets (each can still be given on its own to change it).
+RECIPE_OPTIONS = ("hidden", "init", "optimizer", "lr", "schedule", "batch_size", "epochs", "dropout", "augment",
+                  "weight_decay")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m nn_helpers", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a network on MNIST and report its test accuracy",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    t.add_argument("--hidden", type=int, nargs="+", default=DEFAULTS["hidden"], metavar="H",
+    t.add_argument("--recipe", choices=sorted(RECIPES), default="final",
+                   help="final: notebook 05's 784-256-10 (98%%, seconds); best: notebook 09's 784-800-800-10 with "
+                        "dropout and shifted images (98.7%%+, minutes). The options below change one of its settings")
+    # argparse.SUPPRESS: an option not given keeps the recipe's value (filled in by recipe_settings)
+    t.add_argument("--hidden", type=int, nargs="+", default=argparse.SUPPRESS, metavar="H",
                    help="hidden layer sizes, e.g. --hidden 256 or --hidden 128 64")
     t.add_argument("--activation", choices=sorted(ACTIVATIONS), default=DEFAULTS["activation"])
-    t.add_argument("--init", choices=INITS, default=DEFAULTS["init"])
-    t.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=DEFAULTS["optimizer"])
-    t.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="learning rate")
-    t.add_argument("--schedule", choices=["constant", "cosine"], default=DEFAULTS["schedule"])
-    t.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="0 means full batch")
-    t.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
-    t.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty on the weights")
+    t.add_argument("--init", choices=INITS, default=argparse.SUPPRESS)
+    t.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=argparse.SUPPRESS)
+    t.add_argument("--lr", type=float, default=argparse.SUPPRESS, help="learning rate")
+    t.add_argument("--schedule", choices=["constant", "cosine"], default=argparse.SUPPRESS)
+    t.add_argument("--batch-size", type=int, default=argparse.SUPPRESS, help="0 means full batch")
+    t.add_argument("--epochs", type=int, default=argparse.SUPPRESS)
+    t.add_argument("--dropout", type=float, default=argparse.SUPPRESS, metavar="P",
+                   help="dropout rate of the hidden units during training, e.g. 0.2 (0: none)")
+    t.add_argument("--augment", type=int, default=argparse.SUPPRESS, metavar="PIXELS",
+                   help="shift every training image by up to this many pixels in each batch (0: none)")
+    t.add_argument("--weight-decay", type=float, default=argparse.SUPPRESS, metavar="LAMBDA",
+                   help="L2 penalty on the weights, e.g. 5e-4 (0: none)")
     t.add_argument("--val", type=int, default=DEFAULTS["val"], help="training images held out for validation")
     t.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="seed of initialization and shuffling")
     t.add_argument("--data-dir", default=None, help="folder with the MNIST .gz files (default: data/mnist)")
@@ -50,34 +64,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def recipe_settings(args) -> dict:
+    """The recipe's settings, with those given on the command line in their place."""
+    recipe = RECIPES[args.recipe]
+    settings = {k: getattr(args, k, recipe.get(k, 0)) for k in RECIPE_OPTIONS}
+    settings["batch_size"] = settings["batch_size"] or None     # 0 on the command line: full batch
+    for k in ("dropout", "augment", "weight_decay"):
+        settings[k] = settings[k] or 0
+    return settings
+
+
 def cmd_train(args) -> int:
     t0 = time.perf_counter()
+    r = recipe_settings(args)
     X_train, y_train, X_val, y_val, X_test, test_labels = load_split(args.val, seed=args.seed,
                                                                     data_dir=args.data_dir)
-    sizes = [X_train.shape[1], *args.hidden, 10]
-    params = init_params(sizes, init=args.init, seed=args.seed)
-    print(f"network {'-'.join(map(str, sizes))} ({args.activation}, {args.init} init), "
-          f"{args.optimizer} lr={args.lr:g} ({args.schedule}), batch {args.batch_size or 'full'}, "
-          f"{args.epochs} epochs, {len(X_train)} training / {0 if X_val is None else len(X_val)} validation images")
+    sizes = [X_train.shape[1], *r["hidden"], 10]
+    params = init_params(sizes, init=r["init"], seed=args.seed)
+    regularization = ", ".join(([f"dropout {r['dropout']:g}"] if r["dropout"] else [])
+                               + ([f"shifts of up to {r['augment']} px"] if r["augment"] else [])
+                               + ([f"weight decay {r['weight_decay']:g}"] if r["weight_decay"] else []))
+    print(f"network {'-'.join(map(str, sizes))} ({args.activation}, {r['init']} init), "
+          f"{r['optimizer']} lr={r['lr']:g} ({r['schedule']}), batch {r['batch_size'] or 'full'}, "
+          f"{r['epochs']} epochs, {len(X_train)} training / {0 if X_val is None else len(X_val)} validation images"
+          + (f"; {regularization}" if regularization else ""))
     report = lambda epoch, h, p: tqdm.write(
         f"epoch {epoch:3d}  loss {h.train_loss[-1]:.4f}  train acc {h.train_acc[-1]:.4f}"
         + ("" if X_val is None else f"  val loss {h.val_loss[-1]:.4f}  val acc {h.val_acc[-1]:.4f}"))  # tqdm.write prints above the progress bar instead of through it
     progress = not args.no_progress
     try:
         params, history = train(
-            params, X_train, y_train, epochs=args.epochs, batch_size=args.batch_size or None,
-            optimizer=args.optimizer, lr=args.lr, schedule=args.schedule, activation=args.activation,
-            X_val=X_val, y_val=y_val, seed=args.seed, progress=progress, callbacks=[report],
+            params, X_train, y_train, epochs=r["epochs"], batch_size=r["batch_size"],
+            optimizer=make_optimizer(r["optimizer"], r["lr"], weight_decay=r["weight_decay"]),
+            schedule=r["schedule"], activation=args.activation, X_val=X_val, y_val=y_val, seed=args.seed,
+            progress=progress, callbacks=[report], dropout=r["dropout"],
+            augment=shifts(r["augment"]) if r["augment"] else None,
         )
     except DivergenceError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    train_seconds = sum(history.seconds)
     test_acc = accuracy(test_labels, predict(params, X_test, args.activation))
     print(f"test accuracy {test_acc:.4f} ({test_acc * 100:.2f}%) on {len(X_test)} images; "
-          f"{time.perf_counter() - t0:.1f} s in all")
+          f"{train_seconds:.1f} s of training, {time.perf_counter() - t0:.1f} s in all")
     if args.save:
         path = save_params(args.save, params, activation=args.activation, test_accuracy=test_acc,
-                           config={k: v for k, v in vars(args).items() if k not in ("command", "save", "data_dir")})
+                           config={**{k: v for k, v in vars(args).items() if k not in ("command", "save", "data_dir")}, **r})
         print(f"saved to {path}")
     return 0
 

@@ -11,6 +11,9 @@ Every step is a dict of settings; each changes one or two things of the step bef
     5a. 256 hidden, Adam   784-256-10, 8 epochs
     5b. 256 hidden, momentum
     6. cosine schedule     momentum, lr glides from 0.1 towards 0   (= FINAL)
+
+and notebook 09's recipe, :data:`BEST`: a wider, deeper network that no longer overfits, thanks to
+dropout and shifted copies of the images (>= 98.7% test accuracy, chosen on validation).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import time
 from pathlib import Path
 
 from .data import load_mnist, to_features, train_val_split
+from .augment import shifts
 from .network import init_params
+from .optimizers import make_optimizer
 from .serialization import load_params, save_params
 from .training import evaluate, train
 
@@ -46,21 +51,36 @@ STEPS = [ORIGINAL, _he, _mini, _momentum, _adam, _wide_adam, _wide_momentum, _co
 FINAL = STEPS[-1]
 
 
+#: Notebook 09's recipe: 784-800-800-10, dropout 0.2 on both hidden layers, every batch shifted by up to
+#: 2 pixels, momentum lr 0.1 with the cosine schedule, 20 epochs. The regularization settings
+#: (``dropout``, ``augment``: the largest shift in pixels, ``weight_decay``) default to 0 in other steps.
+BEST = _then(FINAL, "best: 800-800, dropout, shifts", hidden=[800, 800], epochs=20, dropout=0.2, augment=2,
+             weight_decay=0.0)
+
+#: The recipes the command line offers as ``--recipe``.
+RECIPES = {"final": FINAL, "best": BEST}
+
+
 def describe(step: dict) -> str:
     """One line, e.g. ``784-256-10, he init, momentum lr 0.1 (cosine), batch 128``."""
     sizes = "-".join(map(str, [784, *step["hidden"], 10]))
     batch = "full batch" if step["batch_size"] is None else f"batch {step['batch_size']}"
     schedule = " (cosine)" if step["schedule"] == "cosine" else ""
-    return f"{sizes}, {step['init']} init, {step['optimizer']} lr {step['lr']:g}{schedule}, {batch}"
+    extras = "".join([f", dropout {step['dropout']:g}" if step.get("dropout") else "",
+                      f", shifts of up to {step['augment']} px" if step.get("augment") else "",
+                      f", weight decay {step['weight_decay']:g}" if step.get("weight_decay") else ""])
+    return f"{sizes}, {step['init']} init, {step['optimizer']} lr {step['lr']:g}{schedule}, {batch}{extras}"
 
 
 def train_step(step: dict, X_train, y_train, X_val=None, y_val=None, seed: int = 0, progress: bool = False,
                callbacks=()):
     """Initialize a network with ``step``'s settings and train it: returns ``(params, history)``."""
     params = init_params([X_train.shape[1], *step["hidden"], 10], init=step["init"], seed=seed)
+    optimizer = make_optimizer(step["optimizer"], step["lr"], weight_decay=step.get("weight_decay", 0.0))
     return train(params, X_train, y_train, epochs=step["epochs"], batch_size=step["batch_size"],
-                 optimizer=step["optimizer"], lr=step["lr"], schedule=step["schedule"], X_val=X_val, y_val=y_val,
-                 seed=seed, progress=progress, callbacks=callbacks)
+                 optimizer=optimizer, schedule=step["schedule"], X_val=X_val, y_val=y_val,
+                 seed=seed, progress=progress, callbacks=callbacks, dropout=step.get("dropout", 0.0),
+                 augment=shifts(step["augment"]) if step.get("augment") else None)
 
 
 def load_split(n_val: int = 5000, seed: int = 0, data_dir=None):

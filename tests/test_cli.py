@@ -45,3 +45,28 @@ def test_python_dash_m_help():
     assert out.returncode == 0 and "--hidden H [H ...]" in out.stdout and "--save MODEL.npz" in out.stdout
     with pytest.raises(SystemExit):
         main(["fly"])
+
+
+def test_recipe_best_sets_the_regularization_and_flags_override_it(capsys):
+    from nn_helpers.cli import build_parser, recipe_settings
+    from nn_helpers.recipes import BEST
+
+    best = recipe_settings(build_parser().parse_args(["train", "--recipe", "best"]))
+    assert best["hidden"] == BEST["hidden"] and best["dropout"] == BEST["dropout"] > 0 and best["augment"] == 2
+    final = recipe_settings(build_parser().parse_args(["train", "--weight-decay", "1e-4"]))
+    assert final["hidden"] == [256] and final["dropout"] == 0 and final["augment"] == 0
+    assert final["weight_decay"] == 1e-4
+    code = main(["train", "--recipe", "best", "--hidden", "32", "--epochs", "1", "--val", "1000", "--no-progress",
+                 "--dropout", "0.1", "--augment", "1"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "network 784-32-10" in out and "; dropout 0.1, shifts of up to 1 px" in out and "s of training" in out
+
+
+def test_weight_decay_flag_changes_the_result(capsys):
+    accs = []
+    for wd in ("0", "0.05"):
+        assert main(["train", "--hidden", "16", "--epochs", "1", "--val", "1000", "--no-progress",
+                     "--weight-decay", wd]) == 0
+        accs.append(capsys.readouterr().out.split("test accuracy ")[1].split()[0])
+    assert accs[0] != accs[1]

@@ -235,3 +235,19 @@ def test_drawing_pad_mouse(model):
     assert pad.state["image28"].any() and pad.state["prediction"] == 1
     with pytest.raises(ValueError, match="0..1"):
         pad.set_image(np.full((28, 28), 255.0))
+
+
+def test_augment_explorer(mnist):
+    images, labels, _ = mnist
+    panel = W.augment_explorer(images[:10], labels[:10])
+    assert np.array_equal(panel.state["image"], images[0]) and not panel.state["cut"]
+    change(panel, "dy", 2)
+    assert np.array_equal(panel.state["image"], nn.augment.shift(images[:1], [2], [0])[0])
+    change(panel, "degrees", 15)
+    assert panel.state["image"].dtype == np.uint8 and not np.array_equal(panel.state["image"], images[0])
+    change(panel, "dx", -4)
+    change(panel, "dy", 4)
+    change(panel, "scale", 1.3)
+    assert panel.state["cut"] and "edge" in panel.text.value
+    with pytest.raises(ValueError, match="uint8"):
+        W.augment_explorer(nn.to_features(images[:2]), labels[:2])

@@ -207,7 +207,7 @@ def _run(name, fn, cases, diagnose, reference_name):
             text = f"{name}: your function raised {type(err).__name__} on {label}: {err}"
             return _verdict(name, False, text + (f"\n  Likely cause: {hint}." if hint else ""))
         if problem:
-            return _verdict(name, False, f"{name}: not right yet on {label}.\n  {problem}.")
+            return _verdict(name, False, f"{name}: not right yet on {label}.\n  {problem[0].upper()}{problem[1:]}.")
     labels = "; ".join(label for label, _ in cases)
     return _verdict(name, True, f"{name}: correct! It agrees with {reference_name} on {len(cases)} cases "
                                 f"({labels}).")
@@ -610,7 +610,7 @@ def _backward_variant(bug):
         db1 = dZ1.sum() if bug == "scalar db" else dZ1.sum(axis=1) if bug == "db over units" else dZ1.sum(axis=0)
         grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
         if bug == "1/m twice in dW":
-            grads = {k: g / m for k, g in grads.items()}
+            grads = {k: g / m if k.startswith("W") else g for k, g in grads.items()}
         return grads
     return bwd
 

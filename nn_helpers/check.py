@@ -38,17 +38,18 @@ from .network import backward as _backward, forward as _forward, init_params as 
 #: The exercises of each notebook, in order: the names of their checkers.
 EXERCISES = {
     "01": ["parse_idx", "to_features", "train_val_split"],
-    "02": ["layer", "he_init", "forward"],
+    "02": ["layer", "forward", "he_init"],
     "03": ["softmax", "one_hot", "cross_entropy"],
     "04": ["output_gradient", "backward", "numerical_gradient"],
-    "05": ["sgd_step", "momentum_step", "minibatches"],
+    "05": ["sgd_step", "minibatches", "momentum_step"],
     "06": ["confusion_matrix", "precision_recall", "most_confident_mistakes"],
 }
 
 #: The latest verdict of each checker run in this session: name -> True (correct) / False.
 results: dict = {}
 
-NOT_DONE = "{name}: not done yet. Replace `raise NotImplementedError` with your code, then run this cell again."
+NOT_DONE = ("{name}: not done yet. Write your code in place of `raise NotImplementedError` in the cell above, "
+            "run it, then run this cell again.")
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -219,16 +220,15 @@ def _verdict(name, ok, text):
     return ok
 
 
-def progress(notebook: str | None = None) -> int:
-    """Print how many exercises of ``notebook`` ("01" ... "06") are solved in this session (all checkers
-    run so far when ``notebook`` is None); return that number."""
+def progress(notebook: str | None = None) -> None:
+    """Print how many exercises of ``notebook`` ("01" ... "06") are solved in this session (of all checkers
+    run so far when ``notebook`` is None)."""
     names = EXERCISES[notebook] if notebook else list(results)
     solved = [n for n in names if results.get(n)]
     todo = [n for n in names if not results.get(n)]
     where = "in this notebook" if notebook else "so far"
     line = f"{len(solved)} of {len(names)} exercises solved {where}"
     print(line + (f". Still to do: {', '.join(todo)}." if todo else ". All done, well done!"))
-    return len(solved)
 
 
 def _rng(seed):

@@ -471,10 +471,10 @@ def test_progress_counts_the_notebook_exercises(capsys):
     check.softmax(skeleton_raises)
     check.one_hot(nn.one_hot)
     capsys.readouterr()
-    assert check.progress("03") == 1
+    check.progress("03")
     assert capsys.readouterr().out == "1 of 3 exercises solved in this notebook. Still to do: softmax, cross_entropy.\n"
     check.softmax(nn.softmax)
     check.cross_entropy(nn.cross_entropy)
     capsys.readouterr()
-    assert check.progress("03") == 3
+    check.progress("03")
     assert capsys.readouterr().out == "3 of 3 exercises solved in this notebook. All done, well done!\n"

@@ -1,11 +1,14 @@
 """Instant checks for the exercises of the notebooks: you write a piece of the network, a checker tells you
 whether it is right, and if not, which classic mistake it makes and where to look.
 
-    >>> from nn_helpers import check
-    >>> def my_softmax(Z):
-    ...     return np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
-    >>> check.softmax(my_softmax)
-    softmax: not right yet on large logits (up to 1000) ...
+    from nn_helpers import check
+
+    def my_softmax(Z):
+        return np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+
+    ok = check.softmax(my_softmax)
+    # softmax: not right yet on large logits (up to 1000).
+    #   It overflows on large logits: np.exp(1000) is inf, and inf / inf is nan. Subtract each row's ...
 
 Each checker runs your function on a few prepared cases (a batch of one, large logits, non-square layers,
 ...) against the package's own implementation, prints one verdict and returns ``True`` or ``False``. When
@@ -34,6 +37,7 @@ from .losses import cross_entropy as _cross_entropy, one_hot as _one_hot, softma
 from .metrics import (confusion_matrix as _confusion_matrix, most_confident_mistakes as _mcm,
                       precision_recall as _precision_recall)
 from .network import backward as _backward, forward as _forward, init_params as _init_params
+from .optimizers import SGD, Momentum
 
 #: The exercises of each notebook, in order: the names of their checkers.
 EXERCISES = {
@@ -572,15 +576,10 @@ def cross_entropy(fn) -> bool:
 # Notebook 04: backpropagation
 
 
-def _grad_case(n, seed):
-    probs, y = _ce_case(n, 10, seed)
-    return probs, y
-
-
 def output_gradient(fn) -> bool:
     """``fn(A2, y)``: ``dZ2 = (A2 - Y) / m``, the gradient of the mean cross-entropy with respect to the logits."""
-    cases = [("a batch of 6", _grad_case(6, 8)), ("a batch of 1", _grad_case(1, 9)),
-             ("a batch of 32", _grad_case(32, 10))]
+    cases = [("a batch of 6", _ce_case(6, 10, 8)), ("a batch of 1", _ce_case(1, 10, 9)),
+             ("a batch of 32", _ce_case(32, 10, 10))]
     Y = lambda A, y: _one_hot(y, A.shape[1], dtype=A.dtype)
     mistakes = [
         (lambda A, y: A - Y(A, y), "the 1/m is missing: dZ2 = (A2 - Y) / m, as the loss is the MEAN over the "
@@ -713,16 +712,10 @@ def sgd_step(fn) -> bool:
     ]
 
     def reference(p, g, lr):
-        opt = _sgd(lr)
-        opt.step(p, g)
+        SGD(lr).step(p, g)
         return p
 
     return _run("sgd_step", fn, cases, against(reference, mistakes), "nn.SGD")
-
-
-def _sgd(lr):
-    from .optimizers import SGD
-    return SGD(lr)
 
 
 def momentum_step(fn) -> bool:
@@ -761,7 +754,6 @@ def momentum_step(fn) -> bool:
     ]
 
     def reference(p, g, v, lr, beta):
-        from .optimizers import Momentum
         opt = Momentum(lr, beta)
         opt.state = v
         opt.step(p, g)

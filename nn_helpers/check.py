@@ -632,8 +632,9 @@ def backward(fn) -> bool:
                                            "every gradient is m times too large"),
         (_backward_variant("1/m twice"), "1/m is applied twice: every gradient is m times too small. Divide "
                                          "once, in dZ2 = (A2 - Y) / m, and not again in dW or db"),
-        (_backward_variant("1/m twice in dW"), "1/m is applied twice: every gradient is m times too small. "
-                                               "Divide once, in dZ2 = (A2 - Y) / m, and not again in dW or db"),
+        (_backward_variant("1/m twice in dW"), "1/m is applied twice in dW1 and dW2, which are m times too "
+                                               "small (db1, db2 are right): dZ2 = (A2 - Y) / m already holds "
+                                               "the 1/m, do not divide dW by m again"),
         (_backward_variant("scalar db"), "each bias gradient is summed over all entries into one number "
                                          "(db = np.sum(dZ), or 1/m * np.sum(dZ) as the original tutorial "
                                          "has it): a bias has one gradient per unit, the sum over the "

@@ -1,0 +1,480 @@
+"""The exercise checkers: each accepts the package's own function, and rejects each classic mistake with a
+message of its own. The wrong functions below are written the way a learner would write them."""
+
+import numpy as np
+import pytest
+
+import nn_helpers as nn
+from nn_helpers import check
+
+
+def one_hot(y, k=10):
+    return np.eye(k)[y]
+
+
+def run(checker, fn, capsys):
+    ok = checker(fn)
+    return ok, capsys.readouterr().out
+
+
+# --- the package's own functions, in the exercises' signatures -----------------------------------------
+
+def momentum_step(params, grads, velocity, lr, beta):
+    opt = nn.Momentum(lr, beta)
+    opt.state = velocity
+    opt.step(params, grads)
+    return params, velocity
+
+
+def minibatches(n, batch_size, seed):
+    order = np.random.default_rng(seed).permutation(n)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+def he_init(n_in, n_out, seed):
+    return nn.init_params([n_in, n_out], init="he", seed=seed, dtype=np.float64)["W1"]
+
+
+def numerical_gradient(f, x, eps=1e-5):
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        plus = f(x)
+        x[i] = old - eps
+        minus = f(x)
+        x[i] = old
+        g[i] = (plus - minus) / (2 * eps)
+    return g
+
+
+def sgd_step(params, grads, lr):
+    nn.SGD(lr).step(params, grads)
+    return params
+
+
+PACKAGE = {
+    "parse_idx": nn.parse_idx,
+    "to_features": nn.to_features,
+    "train_val_split": nn.train_val_split,
+    "layer": lambda X, W, b: X @ W + b,
+    "he_init": he_init,
+    "forward": lambda params, X: nn.forward(params, X)[0],
+    "softmax": nn.softmax,
+    "one_hot": nn.one_hot,
+    "cross_entropy": nn.cross_entropy,
+    "output_gradient": lambda A2, y: (A2 - one_hot(y, A2.shape[1])) / len(y),
+    "backward": nn.backward,
+    "numerical_gradient": numerical_gradient,
+    "sgd_step": sgd_step,
+    "momentum_step": momentum_step,
+    "minibatches": minibatches,
+    "confusion_matrix": nn.confusion_matrix,
+    "precision_recall": nn.precision_recall,
+    "most_confident_mistakes": nn.most_confident_mistakes,
+}
+
+
+def test_every_exercise_has_a_checker_and_a_reference():
+    names = [name for names in check.EXERCISES.values() for name in names]
+    assert sorted(names) == sorted(PACKAGE) and len(set(names)) == len(names)
+    assert all(callable(getattr(check, name)) for name in names)
+
+
+@pytest.mark.parametrize("name", PACKAGE)
+def test_checker_accepts_the_package_function(name, capsys):
+    ok, out = run(getattr(check, name), PACKAGE[name], capsys)
+    assert ok is True and out.startswith(f"{name}: correct!"), out
+    assert check.results[name] is True
+
+
+# --- classic mistakes: (checker, wrong function, words of the expected message) ------------------------
+
+def softmax_naive(Z):
+    return np.exp(Z) / np.sum(np.exp(Z), axis=1, keepdims=True)
+
+
+def softmax_axis0(Z):
+    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+    return E / E.sum(axis=0, keepdims=True)
+
+
+def softmax_no_axis(Z):
+    E = np.exp(Z - np.max(Z))
+    return E / np.sum(E)
+
+
+def softmax_global_max(Z):
+    E = np.exp(Z - np.max(Z))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def softmax_no_keepdims(Z):
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1)
+
+
+def ce_summed(probs, y):
+    return -np.sum(np.log(probs[np.arange(len(y)), y]))
+
+
+def ce_all_entries(probs, y):
+    return -np.mean(one_hot(y, probs.shape[1]) * np.log(probs))
+
+
+def ce_columns(probs, y):
+    return -np.mean(np.log(probs[:, y]))
+
+
+def ce_no_minus(probs, y):
+    return np.mean(np.log(probs[np.arange(len(y)), y]))
+
+
+def ce_per_sample(probs, y):
+    return -np.log(probs[np.arange(len(y)), y])
+
+
+def forward_with(bias1=True, bias2=True, relu=True, W2_T=False, softmax=True):
+    def fwd(params, X):
+        Z1 = X @ params["W1"] + (params["b1"] if bias1 else 0)
+        A1 = np.maximum(0, Z1) if relu else Z1
+        Z2 = A1 @ (params["W2"].T if W2_T else params["W2"]) + (params["b2"] if bias2 else 0)
+        return nn.softmax(Z2) if softmax else Z2
+    return fwd
+
+
+def backward_with(mask=True, m_in_dZ2=1, m_in_dW=0, db="axis0", W2_T=True, dW_T=False):
+    """A learner's backward pass; the keywords introduce the classic bugs."""
+    def bwd(params, cache, y):
+        X, Z1, A1, A2 = cache["A0"], cache["Z1"], cache["A1"], cache["A2"]
+        m = len(y)
+        dZ2 = (A2 - one_hot(y)) / m**m_in_dZ2
+        dW2 = (dZ2.T @ A1 if dW_T else A1.T @ dZ2) / m**m_in_dW
+        dA1 = dZ2 @ (params["W2"].T if W2_T else params["W2"])
+        dZ1 = dA1 * (Z1 > 0) if mask else dA1
+        dW1 = (dZ1.T @ X if dW_T else X.T @ dZ1) / m**m_in_dW
+        if db == "scalar":
+            db2, db1 = 1 / m * np.sum(dZ2 * m), 1 / m * np.sum(dZ1 * m)   # the original tutorial's db
+        else:
+            db2, db1 = dZ2.sum(axis=0), dZ1.sum(axis=0)
+        return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+    return bwd
+
+
+def to_features_columns(images):
+    return (images.reshape(len(images), 784) / 255).T           # (784, n): one image per column
+
+
+def to_features_unscaled(images):
+    return images.reshape(len(images), 784).astype(np.float32)
+
+
+def to_features_fortran(images):
+    return images.reshape(len(images), 784, order="F") / 255 if images.ndim == 2 else \
+        np.stack([im.flatten(order="F") for im in images]) / 255
+
+
+def layer_W_T(X, W, b):
+    return X @ W.T + b
+
+
+def layer_no_bias(X, W, b):
+    return X @ W
+
+
+def parse_little(raw):
+    n = int.from_bytes(raw[4:8], "little")
+    return np.frombuffer(raw, dtype=np.uint8, offset=8).reshape(n)
+
+
+def parse_16(raw):
+    ndim = raw[3]
+    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(shape)
+
+
+def parse_28(raw):
+    ndim = raw[3]
+    n = int.from_bytes(raw[4:8], "big")
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    return data.reshape(n, 28, 28) if ndim == 3 else data
+
+
+def split_separately(X, y, n_val, seed):
+    rng = np.random.default_rng(seed)
+    X, y = X[rng.permutation(len(X))], y[rng.permutation(len(y))]
+    return X[n_val:], y[n_val:], X[:n_val], y[:n_val]
+
+
+def split_unshuffled(X, y, n_val, seed):
+    return X[:-n_val], y[:-n_val], X[-n_val:], y[-n_val:]
+
+
+def split_with_replacement(X, y, n_val, seed):
+    idx = np.random.default_rng(seed).integers(0, len(X), len(X))
+    return X[idx[n_val:]], y[idx[n_val:]], X[idx[:n_val]], y[idx[:n_val]]
+
+
+def he_variance_as_std(n_in, n_out, seed):
+    return np.random.default_rng(seed).normal(0, 2 / n_in, (n_in, n_out))
+
+
+def he_transposed(n_in, n_out, seed):
+    return np.random.default_rng(seed).normal(0, np.sqrt(2 / n_in), (n_out, n_in))
+
+
+def one_hot_columns(y, n_classes=10):
+    Y = np.zeros((len(y), n_classes))
+    Y[:, y] = 1
+    return Y
+
+
+def one_hot_from_max(y, n_classes=10):
+    return np.eye(y.max() + 1)[y]
+
+
+def output_gradient_no_m(A2, y):
+    return A2 - one_hot(y, A2.shape[1])
+
+
+def output_gradient_m_twice(A2, y):
+    return (A2 - one_hot(y, A2.shape[1])) / len(y) / len(y)
+
+
+def forward_difference(f, x, eps=1e-5):
+    g = np.zeros_like(x)
+    fx = f(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        g[i] = (f(x) - fx) / eps
+        x[i] = old
+    return g
+
+
+def sgd_uphill(params, grads, lr):
+    return {k: params[k] + lr * grads[k] for k in params}
+
+
+def sgd_weights_only(params, grads, lr):
+    return {k: params[k] - lr * grads[k] if k.startswith("W") else params[k] for k in params}
+
+
+def momentum_forgets(params, grads, velocity, lr, beta):
+    return {k: params[k] - lr * grads[k] for k in params}, dict(grads)
+
+
+def momentum_ema(params, grads, velocity, lr, beta):
+    v = {k: beta * velocity[k] + (1 - beta) * grads[k] for k in params}
+    return {k: params[k] - lr * v[k] for k in params}, v
+
+
+def batches_drop_last(n, batch_size, seed):
+    order = np.random.default_rng(seed).permutation(n)
+    return [order[i * batch_size:(i + 1) * batch_size] for i in range(n // batch_size)]
+
+
+def batches_in_order(n, batch_size, seed):
+    return [np.arange(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+
+
+def batches_with_replacement(n, batch_size, seed):
+    idx = np.random.default_rng(seed).integers(0, n, n)
+    return [idx[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+def confusion_fancy(y_true, y_pred, n_classes=10):
+    C = np.zeros((n_classes, n_classes), dtype=int)
+    C[y_true, y_pred] += 1
+    return C
+
+
+def confusion_transposed(y_true, y_pred, n_classes=10):
+    return nn.confusion_matrix(y_pred, y_true, n_classes)
+
+
+def precision_recall_swapped(C):
+    return np.diag(C) / C.sum(axis=1), np.diag(C) / C.sum(axis=0)
+
+
+def precision_recall_nan(C):
+    return np.diag(C) / C.sum(axis=0), np.diag(C) / C.sum(axis=1)
+
+
+def mcm_ascending(y_true, probs, k):
+    pred = probs.argmax(axis=1)
+    wrong = np.flatnonzero(pred != y_true)
+    return wrong[np.argsort(probs[wrong, pred[wrong]])[:k]]
+
+
+def mcm_all(y_true, probs, k):
+    return np.argsort(-probs.max(axis=1))[:k]
+
+
+MISTAKES = {
+    # item 3 of issue 9
+    "naive softmax": (check.softmax, softmax_naive, "overflows on large logits"),
+    "softmax over the wrong axis": (check.softmax, softmax_axis0, "wrong axis"),
+    "softmax over the whole batch": (check.softmax, softmax_no_axis, "sum over the whole batch"),
+    "softmax with the batch maximum": (check.softmax, softmax_global_max, "maximum of the whole batch"),
+    "softmax without keepdims": (check.softmax, softmax_no_keepdims, "without keepdims=True"),
+    "cross-entropy summed": (check.cross_entropy, ce_summed, "summed, not averaged"),
+    "cross-entropy over all entries": (check.cross_entropy, ce_all_entries, "all n * k entries"),
+    "cross-entropy with P[:, y]": (check.cross_entropy, ce_columns, "P[:, y] picks whole columns"),
+    "cross-entropy without the minus": (check.cross_entropy, ce_no_minus, "the sign is wrong"),
+    "cross-entropy per sample": (check.cross_entropy, ce_per_sample, "one loss per sample"),
+    "forward without b1": (check.forward, forward_with(bias1=False), "the bias b1 is missing"),
+    "forward without b2": (check.forward, forward_with(bias2=False), "the bias b2 is missing"),
+    "forward without biases": (check.forward, forward_with(bias1=False, bias2=False), "both biases are missing"),
+    "forward without ReLU": (check.forward, forward_with(relu=False), "the ReLU is missing"),
+    "forward with W2.T": (check.forward, forward_with(W2_T=True), "W2.T is used where W2 is needed"),
+    "forward returning logits": (check.forward, forward_with(softmax=False), "these are the logits Z2"),
+    "layer with W.T": (check.layer, layer_W_T, "W.T is used where W is needed"),
+    "layer without bias": (check.layer, layer_no_bias, "the bias is missing"),
+    "backward without the ReLU mask": (check.backward, backward_with(mask=False), "the ReLU mask is missing"),
+    "backward without 1/m": (check.backward, backward_with(m_in_dZ2=0), "the 1/m is missing"),
+    "backward with 1/m twice": (check.backward, backward_with(m_in_dW=1), "1/m is applied twice"),
+    "backward with 1/m squared": (check.backward, backward_with(m_in_dZ2=2), "1/m is applied twice"),
+    "backward with a scalar db": (check.backward, backward_with(db="scalar"), "summed over all entries into one number"),
+    "backward with W2 for W2.T": (check.backward, backward_with(W2_T=False), "W2 is used where W2.T is needed"),
+    "backward with transposed dW": (check.backward, backward_with(dW_T=True), "shapes transposed"),
+    "features transposed (784, n)": (check.to_features, to_features_columns, "shapes transposed: X is (784, n)"),
+    # the other checkers' classic mistakes
+    "features not scaled": (check.to_features, to_features_unscaled, "still 0..255"),
+    "features flattened by columns": (check.to_features, to_features_fortran, "column by column"),
+    "IDX header little-endian": (check.parse_idx, parse_little, "little-endian"),
+    "IDX 16-byte header for labels": (check.parse_idx, parse_16, "16-byte header is assumed"),
+    "IDX 28 x 28 assumed": (check.parse_idx, parse_28, "28 x 28 pixels are assumed"),
+    "split shuffles X and y apart": (check.train_val_split, split_separately, "labels no longer match"),
+    "split without shuffling": (check.train_val_split, split_unshuffled, "not shuffled"),
+    "split with replacement": (check.train_val_split, split_with_replacement, "appear twice"),
+    "He with the variance as std": (check.he_init, he_variance_as_std, "2 / n_in, the variance"),
+    "He transposed": (check.he_init, he_transposed, "shapes transposed"),
+    "one-hot by columns": (check.one_hot, one_hot_columns, "sets whole columns"),
+    "one-hot width from the labels": (check.one_hot, one_hot_from_max, "width comes from the largest label"),
+    "output gradient without 1/m": (check.output_gradient, output_gradient_no_m, "the 1/m is missing"),
+    "output gradient with 1/m twice": (check.output_gradient, output_gradient_m_twice, "1/m is applied twice"),
+    "forward difference": (check.numerical_gradient, forward_difference, "forward difference"),
+    "SGD uphill": (check.sgd_step, sgd_uphill, "steps uphill"),
+    "SGD without the biases": (check.sgd_step, sgd_weights_only, "biases are not updated"),
+    "momentum forgetting v": (check.momentum_step, momentum_forgets, "old velocity is dropped"),
+    "momentum as an average": (check.momentum_step, momentum_ema, "velocity is an average"),
+    "batches drop the last": (check.minibatches, batches_drop_last, "last, smaller batch"),
+    "batches in order": (check.minibatches, batches_in_order, "come in order"),
+    "batches with replacement": (check.minibatches, batches_with_replacement, "appear twice"),
+    "confusion by fancy +=": (check.confusion_matrix, confusion_fancy, "np.add.at"),
+    "confusion transposed": (check.confusion_matrix, confusion_transposed, "rows and columns are swapped"),
+    "precision and recall swapped": (check.precision_recall, precision_recall_swapped, "swapped"),
+    "precision 0/0 = nan": (check.precision_recall, precision_recall_nan, "0 / 0 = nan"),
+    "least confident mistakes": (check.most_confident_mistakes, mcm_ascending, "LEAST confident"),
+    "right answers ranked too": (check.most_confident_mistakes, mcm_all, "correct predictions are ranked"),
+}
+
+
+@pytest.mark.parametrize("mistake", MISTAKES)
+def test_checker_names_the_mistake(mistake, capsys):
+    checker, fn, words = MISTAKES[mistake]
+    ok, out = run(checker, fn, capsys)
+    assert ok is False and words.lower() in out.lower(), out
+    assert "correct!" not in out
+
+
+def test_each_mistake_of_the_issue_gets_its_own_message(capsys):
+    messages = {}
+    for mistake, (checker, fn, _) in MISTAKES.items():
+        checker(fn)
+        messages[mistake] = capsys.readouterr().out.split("\n", 1)[-1]   # the diagnosis, without the case
+    same = [(a, b) for a in messages for b in messages if a < b and messages[a] == messages[b]]
+    allowed = {("backward with 1/m squared", "backward with 1/m twice")}     # the same mistake, written two ways
+    assert set(same) <= allowed, same
+
+
+def test_a_mistake_on_one_case_only_is_caught(capsys):
+    # right on every batch of more than one row, wrong on a batch of 1: the batch-of-1 case catches it
+    def softmax_squeezed(Z):
+        E = np.exp(Z - Z.max(axis=1, keepdims=True))
+        return np.squeeze(E / E.sum(axis=1, keepdims=True))
+    ok, out = run(check.softmax, softmax_squeezed, capsys)
+    assert not ok and "a batch of 1 row" in out and "shape (10,); expected (1, 10)" in out, out
+
+
+# --- placeholders, exceptions, progress --------------------------------------------------------------
+
+def skeleton_raises(Z):
+    # your code here
+    raise NotImplementedError
+
+
+def skeleton_ellipsis(Z):
+    ...
+
+
+def skeleton_pass(Z):
+    """Row-wise softmax."""
+    pass
+
+
+@pytest.mark.parametrize("fn", [skeleton_raises, skeleton_ellipsis, skeleton_pass])
+def test_a_skeleton_is_not_done_yet_in_one_line(fn, capsys):
+    ok, out = run(check.softmax, fn, capsys)
+    assert ok is False and out == check.NOT_DONE.format(name="softmax") + "\n"
+
+
+def test_forgotten_return_is_not_a_placeholder(capsys):
+    def softmax_no_return(Z):
+        E = np.exp(Z - Z.max(axis=1, keepdims=True))
+        E / E.sum(axis=1, keepdims=True)
+    ok, out = run(check.softmax, softmax_no_return, capsys)
+    assert not ok and "returned None" in out and "forget the `return`" in out
+
+
+def test_an_exception_names_itself_and_the_case(capsys):
+    def buggy(probs, y):
+        return -np.mean(np.log(probs[y]))[0]
+    ok, out = run(check.cross_entropy, buggy, capsys)
+    assert not ok and "raised IndexError on 5 samples, 10 classes" in out, out
+
+
+def test_an_exception_of_a_known_mistake_is_explained(capsys):
+    # W1.T @ X.T: NumPy refuses the product on a non-square layer; the checker names the mistake
+    def forward_columns(params, X):
+        A1 = np.maximum(0, X @ params["W1"].T + params["b1"])
+        return nn.softmax(A1 @ params["W2"] + params["b2"])
+    ok, out = run(check.layer, lambda X, W, b: X @ W.T + b, capsys)
+    assert not ok and "W.T is used where W is needed" in out
+    ok, out = run(check.forward, forward_columns, capsys)
+    assert not ok and "raised ValueError on a 784-10-10 network" in out, out
+
+
+def test_a_checker_never_raises_and_warns_nothing(capsys, recwarn):
+    def explodes(Z):
+        raise RecursionError("deep")
+    assert check.softmax(explodes) is False
+    assert check.softmax("not a function") is False
+    assert check.softmax(softmax_naive) is False          # overflows: no RuntimeWarning escapes
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    out = capsys.readouterr().out
+    assert "RecursionError" in out and "Pass the function itself" in out
+
+
+def test_the_learner_arrays_are_copies(capsys):
+    def softmax_in_place(Z):
+        Z -= Z.max(axis=1, keepdims=True)
+        np.exp(Z, out=Z)
+        Z /= Z.sum(axis=1, keepdims=True)
+        return Z
+    assert check.softmax(softmax_in_place) is True
+
+
+def test_progress_counts_the_notebook_exercises(capsys):
+    check.results.clear()
+    check.softmax(skeleton_raises)
+    check.one_hot(nn.one_hot)
+    capsys.readouterr()
+    check.progress("03")
+    assert capsys.readouterr().out == "1 of 3 exercises solved in this notebook. Still to do: softmax, cross_entropy.\n"
+    check.softmax(nn.softmax)
+    check.cross_entropy(nn.cross_entropy)
+    capsys.readouterr()
+    check.progress("03")
+    assert capsys.readouterr().out == "3 of 3 exercises solved in this notebook. All done, well done!\n"

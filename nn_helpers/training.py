@@ -144,7 +144,8 @@ def train(
     progress: show a tqdm progress bar (terminal or Jupyter).
 
     Returns ``(params, history)``. Raises :class:`DivergenceError` as soon as the loss is NaN or inf.
-    Deterministic: the same ``seed`` (shuffling) and starting ``params`` give the same result.
+    Deterministic: the same ``seed`` (shuffling) and starting ``params`` give the same result on the same
+    machine (CPU, BLAS library and thread count); another machine rounds differently in the last digits.
     """
     check_input(params, X)
     n, n_classes = len(X), layer_sizes(params)[-1]

@@ -1,5 +1,3 @@
-import time
-
 import numpy as np
 import pytest
 
@@ -62,25 +60,3 @@ def test_augment_rejects_feature_rows():
         augment.shift(np.zeros((2, 784), dtype=np.float32), [0, 0], [0, 0])
     with pytest.raises(ValueError, match="one shift per image"):
         augment.shift(np.zeros((2, 28, 28), dtype=np.uint8), [0], [0])
-
-
-def test_augmentation_costs_less_than_a_fifth_of_a_batch_step(mnist_train):
-    """Ratio of two timings in one run: shifting a batch of 128 against its gradient in the smallest
-    network of notebook 09 (784-256-10). Generous bound, so a busy machine does not fail it."""
-    X = nn.to_features(mnist_train[0][:128])
-    y = mnist_train[1][:128].astype(np.intp)
-    params = nn.init_params([784, 256, 10], seed=0)
-    rng = np.random.default_rng(0)
-    shifts = augment.shifts(2)
-
-    def best_of(f, repeat=30):
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            f()
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    step = best_of(lambda: nn.batch_gradient(params, X, y))
-    shift = best_of(lambda: nn.training.augmented(X, shifts, rng))
-    assert shift < 0.5 * step, (shift, step)

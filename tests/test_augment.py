@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-import nn_helpers as nn
 from nn_helpers import augment
 
 

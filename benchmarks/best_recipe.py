@@ -1,4 +1,4 @@
-"""Test accuracy against training time of notebook 09's recipes.BEST, beside notebook 05's FINAL.
+"""Test accuracy against training time of notebook 08's recipes.BEST, beside notebook 06's FINAL.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/best_recipe.py                  # seed 0: about 4 minutes on 2 cores
     OPENBLAS_NUM_THREADS=1 python benchmarks/best_recipe.py --seeds 0 1 2    # the spread over seeds

@@ -45,8 +45,8 @@ EXERCISES = {
     "02": ["layer", "forward", "he_init"],
     "03": ["softmax", "one_hot", "cross_entropy"],
     "04": ["output_gradient", "backward", "numerical_gradient"],
-    "05": ["sgd_step", "minibatches", "momentum_step"],
-    "06": ["confusion_matrix", "precision_recall", "most_confident_mistakes"],
+    "06": ["sgd_step", "minibatches", "momentum_step"],
+    "07": ["confusion_matrix", "precision_recall", "most_confident_mistakes"],
 }
 
 #: The latest verdict of each checker run in this session: name -> True (correct) / False.
@@ -689,7 +689,7 @@ def numerical_gradient(fn) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------------
-# Notebook 05: training
+# Notebook 06: training
 
 
 def _step_case(seed):
@@ -808,7 +808,7 @@ def minibatches(fn) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------------
-# Notebook 06: evaluation
+# Notebook 07: evaluation
 
 
 def confusion_matrix(fn) -> bool:

@@ -19,7 +19,7 @@ from .serialization import load_params, save_params
 from .training import DivergenceError, train
 
 # The default network reaches >= 98% test accuracy in about 4 s of training (benchmarks/README.md).
-# It is notebook 05's final recipe.
+# It is notebook 06's final recipe.
 DEFAULTS = dict(hidden=FINAL["hidden"], activation="relu", init=FINAL["init"], optimizer=FINAL["optimizer"],
                 lr=FINAL["lr"], schedule=FINAL["schedule"], batch_size=FINAL["batch_size"], epochs=FINAL["epochs"],
                 val=5000, seed=0)
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a network on MNIST and report its test accuracy",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     t.add_argument("--recipe", choices=sorted(RECIPES), default="final",
-                   help="final: notebook 05's 784-256-10 (98%%, seconds); best: notebook 09's 784-800-800-10 with "
+                   help="final: notebook 06's 784-256-10 (98%%, seconds); best: notebook 08's 784-800-800-10 with "
                         "dropout and shifted images (98.7%%+, minutes). The options below change one of its settings")
     # argparse.SUPPRESS: an option not given keeps the recipe's value (filled in by recipe_settings)
     t.add_argument("--hidden", type=int, nargs="+", default=argparse.SUPPRESS, metavar="H",

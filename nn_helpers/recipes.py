@@ -1,5 +1,5 @@
-"""The training recipes of notebook 05 (from the original tutorial to >= 98% test accuracy), shared
-with notebook 06 so it can rebuild the final model and the comparison table when they are missing.
+"""The training recipes of notebook 06 (from the original tutorial to >= 98% test accuracy), shared
+with notebook 07 so it can rebuild the final model and the comparison table when they are missing.
 
 Every step is a dict of settings; each changes one or two things of the step before it:
 
@@ -12,7 +12,7 @@ Every step is a dict of settings; each changes one or two things of the step bef
     5b. 256 hidden, momentum
     6. cosine schedule     momentum, lr glides from 0.1 towards 0   (= FINAL)
 
-and notebook 09's recipe, :data:`BEST`: a wider, deeper network that no longer overfits, thanks to
+and notebook 08's recipe, :data:`BEST`: a wider, deeper network that no longer overfits, thanks to
 dropout and shifted copies of the images (>= 98.7% test accuracy, chosen on validation).
 """
 
@@ -44,14 +44,14 @@ _wide_adam = _then(_adam, "5a. 256 hidden units, Adam", hidden=[256], epochs=8)
 _wide_momentum = _then(_wide_adam, "5b. 256 hidden units, momentum", optimizer="momentum", lr=0.1)
 _cosine = _then(_wide_momentum, "6. cosine schedule", schedule="cosine")
 
-#: Notebook 05's steps, in order.
+#: Notebook 06's steps, in order.
 STEPS = [ORIGINAL, _he, _mini, _momentum, _adam, _wide_adam, _wide_momentum, _cosine]
 
 #: The final recipe (784-256-10, He, momentum lr 0.1, cosine, batch 128, 8 epochs): >= 98% test accuracy.
 FINAL = STEPS[-1]
 
 
-#: Notebook 09's recipe: 784-800-800-10, dropout 0.2 on both hidden layers, every batch shifted by up to
+#: Notebook 08's recipe: 784-800-800-10, dropout 0.2 on both hidden layers, every batch shifted by up to
 #: 2 pixels, momentum lr 0.1 with the cosine schedule, 20 epochs. The regularization settings
 #: (``dropout``, ``augment``: the largest shift in pixels, ``weight_decay``) default to 0 in other steps.
 BEST = _then(FINAL, "best: 800-800, dropout, shifts", hidden=[800, 800], epochs=20, dropout=0.2, augment=2,
@@ -84,7 +84,7 @@ def train_step(step: dict, X_train, y_train, X_val=None, y_val=None, seed: int =
 
 
 def load_split(n_val: int = 5000, seed: int = 0, data_dir=None):
-    """MNIST as notebook 05 and the CLI use it: ``X_train, y_train, X_val, y_val, X_test, y_test``
+    """MNIST as notebook 06 and the CLI use it: ``X_train, y_train, X_val, y_val, X_test, y_test``
     (55,000 / 5,000 / 10,000 by default; ``n_val=0`` gives ``X_val = y_val = None``).
 
     The uint8 images are split before they become float32 features, so the copies the split makes
@@ -121,7 +121,7 @@ def run_steps(steps=STEPS, seed: int = 0, verbose: bool = True) -> list[dict]:
 
 
 def final_model(path="../output/model.npz"):
-    """The network notebook 05 saves at ``path``: loaded, or, when it is missing (notebook 05 not run
+    """The network notebook 06 saves at ``path``: loaded, or, when it is missing (notebook 06 not run
     yet), trained with :data:`FINAL` (seconds) and saved there first. Returns ``(params, meta)``."""
     path = Path(path)
     if not path.exists():

@@ -1,4 +1,4 @@
-"""Dropout, early stopping and the train options of notebook 09 (augmentation: test_augment.py)."""
+"""Dropout, early stopping and the train options of notebook 08 (augmentation: test_augment.py)."""
 
 import numpy as np
 import pytest

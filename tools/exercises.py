@@ -1,4 +1,4 @@
-"""Put the exercises into notebooks 01-06, or put them back after a notebook changed:
+"""Put the exercises into the notebooks, or put them back after a notebook changed:
 
     python tools/exercises.py            # then re-execute the notebooks (CONTRIBUTING.md)
 
@@ -132,7 +132,7 @@ EXERCISES = {
         grad[i] = (plus - minus) / (2 * eps)
     return grad'''),
     ],
-    "05_training.ipynb": [
+    "06_training.ipynb": [
         ("for epoch in (1, 100, 250, 500):", "sgd_step",
          "Write `my_sgd_step(params, grads, lr)`: one gradient-descent step $p \\leftarrow p - \\alpha\\, dp$ "
          "for every parameter (`W1`, `b1`, `W2`, `b2`); return the new `params` dict.",
@@ -154,7 +154,7 @@ EXERCISES = {
     params = {key: params[key] - lr * velocity[key] for key in params}
     return params, velocity'''),
     ],
-    "06_evaluation.ipynb": [
+    "07_evaluation.ipynb": [
         ("C = nn.confusion_matrix(y_test, y_pred)", "confusion_matrix",
          "Write `my_confusion_matrix(y_true, y_pred, n_classes=10)`: `C[i, j]` = the number of samples of "
          "true class `i` predicted as `j`, shape `(n_classes, n_classes)`.",

@@ -58,7 +58,7 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def model_file(browser):
     """The notebooks load ../output/model.npz; train it once here (seconds) if it is missing, as
-    notebook 06 does (notebook 05's final recipe, with the same metadata)."""
+    notebook 07 does (notebook 06's final recipe, with the same metadata)."""
     from nn_helpers import recipes
 
     recipes.final_model(MODEL)
@@ -151,7 +151,7 @@ def lab(browser, model_file, tmp_path_factory):
     """JupyterLab serving a clean copy of the notebooks (and the model); yields (url, token)."""
     root = tmp_path_factory.mktemp("lab")
     (root / "notebooks").mkdir()
-    for notebook in ("07_draw_a_digit.ipynb", "playground.ipynb"):
+    for notebook in ("09_draw_a_digit.ipynb", "playground.ipynb"):
         clean_copy(NOTEBOOKS / notebook, root / "notebooks" / notebook)
     (root / "output").mkdir()
     shutil.copy(model_file, root / "output" / "model.npz")

@@ -38,7 +38,7 @@ def run_notebook(page, lab, name):
 
 
 def test_draw_a_digit_in_lab(lab_page, lab):
-    run_notebook(lab_page, lab, "07_draw_a_digit.ipynb")
+    run_notebook(lab_page, lab, "09_draw_a_digit.ipynb")
     box = panel(lab_page, "drawing-pad")
     expect(readout(box)).to_have_text("Draw a digit in the box with the mouse.")
     expect(lab_page.locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator[data-status='idle']")).to_be_visible()

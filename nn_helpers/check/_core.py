@@ -1,0 +1,230 @@
+"""The machinery shared by every checker: running the cases, comparing with the reference, naming the mistake, the verdicts and
+progress."""
+
+from __future__ import annotations
+
+import ast
+import copy
+import dis
+import inspect
+import textwrap
+import warnings
+
+import numpy as np
+
+from ..losses import softmax as _softmax
+from ..network import init_params as _init_params
+
+
+#: The exercises of each notebook, in order: the names of their checkers.
+EXERCISES = {
+    "01": ["parse_idx", "to_features", "train_val_split"],
+    "02": ["layer", "forward", "he_init"],
+    "03": ["softmax", "one_hot", "cross_entropy"],
+    "04": ["output_gradient", "backward", "numerical_gradient"],
+    "06": ["sgd_step", "minibatches", "momentum_step"],
+    "07": ["confusion_matrix", "precision_recall", "most_confident_mistakes"],
+}
+
+#: The latest verdict of each checker run in this session: name -> True (correct) / False.
+results: dict = {}
+
+NOT_DONE = ("{name}: not done yet. Write your code in place of `raise NotImplementedError` in the cell above, "
+            "run it, then run this cell again.")
+
+
+class _Placeholder(Exception):
+    """The learner's function is still the skeleton."""
+
+
+def _is_placeholder_body(fn) -> bool:
+    """True when the function's body is only a docstring, comments, ``...`` or ``pass``."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):   # no source (a function typed into `python -`): read the bytecode
+        idle = {"RESUME", "NOP", "LOAD_CONST", "RETURN_CONST", "RETURN_VALUE", "POP_TOP", "CACHE"}
+        return all(ins.opname in idle for ins in dis.get_instructions(fn))
+    body = tree.body[0].body if tree.body and hasattr(tree.body[0], "body") else []
+    return all(isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+               for s in body)
+
+
+def _call(fn, args):
+    """Run the learner's function on copies of ``args`` with warnings silenced (the checker explains them)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            out = fn(*copy.deepcopy(args))
+        except NotImplementedError:
+            raise _Placeholder from None
+    if out is None and _is_placeholder_body(fn):
+        raise _Placeholder
+    return out
+
+
+def _quiet(fn, args):
+    """Run one of our own functions (the reference or a known-wrong variant) on copies of ``args``."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return fn(*copy.deepcopy(args))
+
+
+def _describe(x) -> str:
+    if isinstance(x, np.ndarray):
+        return f"an array of shape {x.shape}"
+    if isinstance(x, dict):
+        return f"a dict with keys {sorted(x)}"
+    if isinstance(x, (tuple, list)):
+        return f"a {type(x).__name__} of {len(x)} items"
+    return f"{type(x).__name__} {x!r}" if np.isscalar(x) else type(x).__name__
+
+
+def _difference(got, expected, path: str = "") -> str | None:
+    """None when ``got`` equals ``expected`` (arrays to float precision, NaN never equal), else what differs."""
+    where = f"{path}: " if path else ""
+    if isinstance(expected, dict):
+        if not isinstance(got, dict):
+            return f"{where}returned {_describe(got)}; expected a dict with keys {sorted(expected)}"
+        if set(got) != set(expected):
+            return f"{where}returned the keys {sorted(got)}; expected {sorted(expected)}, as nn.backward names them"
+        wrong = [k for k in expected if _difference(got[k], expected[k]) is not None]
+        if wrong:
+            right = [k for k in expected if k not in wrong]
+            return (f"{where}{', '.join(wrong)} differ" + (f" ({', '.join(right)} are right)" if right else "")
+                    + ": " + _difference(got[wrong[0]], expected[wrong[0]], wrong[0]))
+        return None
+    if isinstance(expected, tuple):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            return f"{where}returned {_describe(got)}; expected a tuple of {len(expected)} items"
+        for i, (g, e) in enumerate(zip(got, expected)):
+            problem = _difference(g, e, f"{path}[{i}]" if path else f"item {i}")
+            if problem:
+                return problem
+        return None
+    try:
+        g = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return f"{where}returned {_describe(got)}; expected {_describe(expected)}"
+    e = np.asarray(expected, dtype=float)
+    if g.shape != e.shape:
+        if g.ndim == 2 and g.shape == e.shape[::-1] and np.allclose(g.T, e, rtol=1e-4, atol=1e-6):
+            return (f"{where}shapes transposed: the result is {g.shape}, the transpose of the expected "
+                    f"{e.shape}. Samples are rows: X is (n, 784) and W1 is (784, h)")
+        return f"{where}the result has shape {g.shape}; expected {e.shape}"
+    if not np.all(np.isfinite(g)):
+        return f"{where}the result holds nan or inf"
+    if np.allclose(g, e, rtol=1e-4, atol=1e-6):
+        return None
+    worst = np.unravel_index(np.argmax(np.abs(g - e)), e.shape) if e.ndim else ()
+    at = f" at index {tuple(int(i) for i in worst)}" if e.ndim else ""
+    return f"{where}wrong values{at}: got {g[worst]:.6g}, expected {e[worst]:.6g}"
+
+
+def _same(got, wrong) -> bool:
+    """Does the learner's result equal a known-wrong variant's (NaN where it has NaN)?"""
+    if isinstance(wrong, dict):
+        return isinstance(got, dict) and set(got) == set(wrong) and all(_same(got[k], wrong[k]) for k in wrong)
+    if isinstance(wrong, tuple):
+        return isinstance(got, (tuple, list)) and len(got) == len(wrong) and all(map(_same, got, wrong))
+    try:
+        g, w = np.asarray(got, dtype=float), np.asarray(wrong, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return g.shape == w.shape and np.allclose(g, w, rtol=1e-4, atol=1e-6, equal_nan=True)
+
+
+def against(reference, mistakes=()):
+    """A diagnose function: compare with ``reference``; when different, name the first known mistake
+    (a ``(variant, message)`` pair) whose variant gives the same result or raises the same exception."""
+
+    def diagnose(got, args, error=None):
+        if error is None:
+            problem = _difference(got, _quiet(reference, args))
+            if problem is None:
+                return None
+        for variant, message in mistakes:
+            try:
+                wrong = _quiet(variant, args)
+            except Exception as err:  # a variant that crashes the same way as the learner's code
+                if error is not None and type(err) is type(error) and str(err) == str(error):
+                    return message
+                continue
+            if error is None and _same(got, wrong):
+                return message
+        return problem if error is None else None
+
+    return diagnose
+
+
+def _properties(fn, check_result):
+    """A diagnose function for a checker with no single right answer (a random split, random weights):
+    ``check_result(fn, got, args)`` says what is wrong with ``got``, or None."""
+
+    def diagnose(got, args, error=None):
+        return None if error is not None else check_result(fn, got, args)
+
+    return diagnose
+
+
+def _run(name, fn, cases, diagnose, reference_name):
+    """Run ``fn`` on each ``(label, args)`` case; print and record one verdict."""
+    if not callable(fn):
+        return _verdict(name, False, f"{name}: expected your function, got {_describe(fn)}. "
+                                     f"Pass the function itself: check.{name}(my_{name}), without ().")
+    for label, args in cases:
+        try:
+            got = _call(fn, args)
+            if got is None:
+                return _verdict(name, False, f"{name}: your function returned None on {label}. "
+                                             f"Did you forget the `return` line?")
+            problem = diagnose(got, args)
+        except _Placeholder:
+            return _verdict(name, False, NOT_DONE.format(name=name))
+        except Exception as err:
+            hint = diagnose(None, args, error=err)
+            text = f"{name}: your function raised {type(err).__name__} on {label}: {err}"
+            return _verdict(name, False, text + (f"\n  Likely cause: {hint}." if hint else ""))
+        if problem:
+            return _verdict(name, False, f"{name}: not right yet on {label}.\n  {problem[0].upper()}{problem[1:]}.")
+    labels = "; ".join(label for label, _ in cases)
+    return _verdict(name, True, f"{name}: correct! It agrees with {reference_name} on {len(cases)} cases "
+                                f"({labels}).")
+
+
+def _verdict(name, ok, text):
+    results[name] = ok
+    print(text)
+    return ok
+
+
+def progress(notebook: str | None = None) -> None:
+    """Print how many exercises of ``notebook`` ("01" ... "06") are solved in this session (of all checkers
+    run so far when ``notebook`` is None)."""
+    names = EXERCISES[notebook] if notebook else list(results)
+    solved = [n for n in names if results.get(n)]
+    todo = [n for n in names if not results.get(n)]
+    where = "in this notebook" if notebook else "so far"
+    line = f"{len(solved)} of {len(names)} exercises solved {where}"
+    print(line + (f". Still to do: {', '.join(todo)}." if todo else ". All done, well done!"))
+
+
+def _rng(seed):
+    return np.random.default_rng(seed)
+
+
+# Cases shared by the checkers of several notebooks
+
+
+def _net(sizes, n, seed, dtype=np.float64):
+    """Parameters as nn.init_params makes them, with non-zero biases (a missing bias must show), and X."""
+    params = _init_params(sizes, init="he", seed=seed, dtype=dtype)
+    rng = _rng(seed + 100)
+    for key in params:
+        if key.startswith("b"):
+            params[key] = rng.normal(0, 0.5, params[key].shape).astype(dtype)
+    return params, rng.random((n, sizes[0])).astype(dtype)
+
+
+def _ce_case(n, k, seed):
+    rng = _rng(seed)
+    return _softmax(rng.normal(0, 2, (n, k))), rng.integers(0, k, n)

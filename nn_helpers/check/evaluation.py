@@ -1,0 +1,99 @@
+"""The checkers of notebook 07: evaluation."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..losses import softmax as _softmax
+from ..metrics import (confusion_matrix as _confusion_matrix, most_confident_mistakes as _mcm,
+                      precision_recall as _precision_recall)
+from ._core import _rng, _run, against
+
+
+def confusion_matrix(fn) -> bool:
+    """``fn(y_true, y_pred, n_classes=10)``: ``C[i, j]`` = number of samples of class i predicted as j."""
+    rng = _rng(12)
+    cases = [("50 random labels", (rng.integers(0, 10, 50), rng.integers(0, 10, 50))),
+             ("the same (true, predicted) pair 3 times", (np.array([3, 3, 3, 1]), np.array([5, 5, 5, 1]))),
+             ("labels without a 9", (np.array([0, 1, 2, 2, 8]), np.array([0, 2, 2, 1, 8]))),
+             ("a batch of 1", (np.array([4]), np.array([7])))]
+
+    def fancy(t, p, k=10):
+        C = np.zeros((k, k), dtype=int)
+        C[t, p] += 1
+        return C
+
+    def from_labels(t, p, k=10):
+        k = max(t.max(), p.max()) + 1
+        return _confusion_matrix(t, p, k)
+
+    mistakes = [
+        (lambda t, p, k=10: _confusion_matrix(t, p, k).T, "rows and columns are swapped: C[i, j] counts "
+                                                           "TRUE class i predicted as j, C[y_true, y_pred]"),
+        (fancy, "C[y_true, y_pred] += 1 counts each (true, predicted) pair once however often it occurs "
+                "(NumPy's fancy indexing does not add up repeats): use np.add.at(C, (y_true, y_pred), 1) or "
+                "a loop"),
+        (from_labels, "the size comes from the labels present: a batch without a 9 gives a smaller matrix. "
+                      "Use n_classes x n_classes"),
+    ]
+    return _run("confusion_matrix", fn, cases, against(lambda t, p, k=10: _confusion_matrix(t, p, k), mistakes),
+                "nn.confusion_matrix")
+
+
+def precision_recall(fn) -> bool:
+    """``fn(C)`` -> ``(precision, recall)``, per class, from a confusion matrix (0 where a class is empty)."""
+    rng = _rng(13)
+    full = _confusion_matrix(rng.integers(0, 10, 200), rng.integers(0, 10, 200))
+    never = _confusion_matrix(np.array([0, 1, 1, 2, 3, 3, 4]), np.array([0, 1, 0, 2, 3, 1, 4]))  # 5-9 empty
+    cases = [("a 10 x 10 matrix", (full,)), ("3 classes", (np.array([[5, 1, 0], [2, 7, 1], [0, 3, 4]]),)),
+             ("digits that never occur (empty rows and columns)", (never,))]
+
+    def nan_variant(C):
+        tp = np.diag(C).astype(float)
+        return tp / C.sum(axis=0), tp / C.sum(axis=1)
+
+    mistakes = [
+        (lambda C: _precision_recall(C)[::-1], "precision and recall are swapped: precision divides by the "
+                                                "column sum (all images called k), recall by the row sum "
+                                                "(all images that are k)"),
+        (lambda C: (np.diag(C) / C.sum(axis=1), np.diag(C) / C.sum(axis=1)),
+         "both divide by the row sums: precision divides by the column sums, C.sum(axis=0)"),
+        (lambda C: (np.diag(C) / C.sum(axis=0), np.diag(C) / C.sum(axis=0)),
+         "both divide by the column sums: recall divides by the row sums, C.sum(axis=1)"),
+        (lambda C: (np.diag(C) / C.sum(), np.diag(C) / C.sum()), "it divides by the total count: precision "
+                                                                 "divides by each column's sum, recall by "
+                                                                 "each row's sum"),
+        (nan_variant, "a class that is never predicted (or never occurs) gives 0 / 0 = nan: report 0 there, "
+                      "e.g. np.where(C.sum(axis=0) > 0, tp / C.sum(axis=0), 0.0) under np.errstate"),
+    ]
+    return _run("precision_recall", fn, cases, against(_precision_recall, mistakes), "nn.precision_recall")
+
+
+def most_confident_mistakes(fn) -> bool:
+    """``fn(y_true, probs, k)``: indices of the k wrong predictions with the highest probability, highest first."""
+    def case(n, seed, k):
+        rng = _rng(seed)
+        return rng.integers(0, 10, n), _softmax(rng.normal(0, 3, (n, 10))), k
+
+    cases = [("40 samples, k=5", case(40, 14, 5)), ("200 samples, k=12", case(200, 15, 12)),
+             ("6 samples, k=3", case(6, 16, 3))]
+
+    def variant(kind):
+        def mcm(y, P, k):
+            pred = P.argmax(axis=1)
+            wrong = np.flatnonzero(pred != y) if kind != "all" else np.arange(len(y))
+            conf = P[wrong, y[wrong]] if kind == "true class" else P[wrong, pred[wrong]]
+            order = np.argsort(conf if kind == "ascending" else -conf, kind="stable")[:k]
+            return order if kind == "positions" else wrong[order]
+        return mcm
+
+    mistakes = [
+        (variant("ascending"), "these are the LEAST confident mistakes: sort by minus the confidence, "
+                               "np.argsort(-confidence), to get the most confident first"),
+        (variant("all"), "correct predictions are ranked too: keep only the mistakes, pred != y_true"),
+        (variant("true class"), "it ranks by the probability of the true class: rank by the probability the "
+                                "network gave its (wrong) answer, probs[wrong, pred[wrong]]"),
+        (variant("positions"), "these are positions in the list of mistakes, not indices of samples: "
+                               "return wrong[order]"),
+    ]
+    return _run("most_confident_mistakes", fn, cases, against(_mcm, mistakes), "nn.most_confident_mistakes")

@@ -1,0 +1,166 @@
+"""Notebook 09 (and the playground): draw a digit with the mouse, see the network's probabilities."""
+
+from __future__ import annotations
+
+import time
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..network import layer_sizes, predict_proba
+from ..preprocess import mnist_preprocess, resize
+from ._panel import Panel
+
+
+class DrawingPad(Panel):
+    name = "drawing-pad"
+    SIZE = 280  # canvas side in screen pixels
+    PEN = 22  # pen width in screen pixels
+    RASTER = 140  # side of the NumPy image the strokes are drawn into
+    THROTTLE = 0.25  # seconds between predictions while drawing
+
+    def __init__(self, params, activation="relu"):
+        from ipycanvas import Canvas  # imported here: only the drawing pad needs it
+
+        self.params, self.activation = params, activation
+        size = f"{self.SIZE}px"
+        canvas = Canvas(width=self.SIZE, height=self.SIZE,
+                        layout=widgets.Layout(width=size, height=size, border="2px solid #888"))
+        clear = widgets.Button(description="Clear", icon="eraser")
+        super().__init__({"canvas": canvas, "clear": clear})
+        self.image = np.zeros((self.RASTER, self.RASTER))
+        self.pen_down, self.last_point, self.last_predict = False, None, 0.0
+        canvas.on_mouse_down(self.on_down)
+        canvas.on_mouse_move(self.on_move)
+        canvas.on_mouse_up(self.on_up)
+        canvas.on_mouse_out(self.on_up)
+        canvas.on_client_ready(self.on_client_ready)
+        clear.on_click(lambda button: self.clear())
+        self.clear()
+
+    def layout(self) -> list:
+        left = widgets.VBox([self.controls["canvas"], self.controls["clear"]],
+                            layout=widgets.Layout(flex="0 0 auto", margin="0 16px 0 0"))
+        return [widgets.HBox([left, widgets.VBox([self.text, self.figure])])]
+
+    def clear(self) -> None:
+        """Wipe the canvas and the prediction."""
+        self.image = np.zeros((self.RASTER, self.RASTER))
+        self.repaint()
+        self.update()
+
+    def repaint(self) -> None:
+        """Paint ``self.image`` on the canvas (black ink on white), and set up the pen."""
+        canvas = self.controls["canvas"]
+        grey = (255 * (1 - fit(self.image, self.SIZE))).astype(np.uint8)
+        canvas.put_image_data(np.dstack([grey] * 3), 0, 0)
+        canvas.stroke_style, canvas.line_width, canvas.line_cap = "black", self.PEN, "round"
+
+    def on_client_ready(self) -> None:
+        """A browser has just shown the canvas: paint it again. ipycanvas sends its drawing commands as
+        messages, and those sent before the page was ready are lost (Voila runs the whole notebook
+        first), including the one that says which canvas to draw on: make ipycanvas send it again."""
+        self.controls["canvas"]._canvas_manager._current_canvas = None
+        self.repaint()
+
+    def on_down(self, x, y) -> None:
+        self.pen_down, self.last_point = True, (x, y)
+        self.add_segment((x, y), (x, y))
+
+    def on_move(self, x, y) -> None:
+        if self.pen_down:
+            self.add_segment(self.last_point, (x, y))
+            self.last_point = (x, y)
+            if time.perf_counter() - self.last_predict > self.THROTTLE:
+                self.update()
+
+    def on_up(self, x, y) -> None:
+        if self.pen_down:
+            self.pen_down = False
+            self.update()
+
+    def draw_stroke(self, points) -> None:
+        """Draw a stroke through ``points`` [(x, y), ...] in canvas pixels, as the mouse would."""
+        self.on_down(*points[0])
+        for point in points[1:]:
+            self.on_move(*point)
+        self.on_up(*points[-1])
+
+    def add_segment(self, p, q) -> None:
+        """Draw the segment p-q on the canvas and into ``self.image`` (a round pen, soft edges)."""
+        self.controls["canvas"].stroke_line(*p, *q)
+        if self.image.shape != (self.RASTER, self.RASTER):  # after set_image: back to the pad's grid
+            self.image = fit(self.image, self.RASTER)
+        k = self.RASTER / self.SIZE
+        ink = pen_mask(self.RASTER, np.array(p) * k, np.array(q) * k, self.PEN / 2 * k)
+        np.maximum(self.image, ink, out=self.image)
+
+    def set_image(self, image) -> None:
+        """Show a drawn image (2-D array in 0..1, ink high, any size) and predict it."""
+        image = np.asarray(image, dtype=np.float64)
+        if image.ndim != 2 or image.size == 0 or image.min() < 0 or image.max() > 1:
+            raise ValueError(f"image has shape {image.shape}; expected a 2-D array with values in 0..1 "
+                             "(divide 0..255 pixels by 255).")
+        self.image = image
+        self.repaint()
+        self.update()
+
+    def update(self) -> None:
+        self.last_predict = time.perf_counter()
+        image28 = mnist_preprocess(self.image)
+        if image28.any():
+            probs = predict_proba(self.params, image28.reshape(1, 784).astype(self.params["W1"].dtype),
+                                  self.activation)[0]
+            prediction = int(probs.argmax())
+            text = f"Prediction: <b class='nn-prediction'>{prediction}</b> ({probs[prediction]:.0%} sure)"
+        else:
+            probs, prediction = np.zeros(layer_sizes(self.params)[-1]), None
+            text = "Draw a digit in the box with the mouse."
+        self.state.update(image28=image28, probs=probs, prediction=prediction)
+        self.show(self.draw(image28, probs, prediction))
+        self.say(text)
+
+    def draw(self, image28, probs, prediction) -> Figure:
+        fig = Figure(figsize=(5.6, 2.6), layout="constrained")
+        ax_img, ax_bar = fig.subplots(1, 2, width_ratios=[1, 1.6])
+        ax_img.imshow(image28, cmap="gray_r", vmin=0, vmax=1)
+        ax_img.set(title="what the network sees (28x28)", xticks=[], yticks=[])
+        colors = ["crimson" if k == prediction else "tab:blue" for k in range(len(probs))]
+        ax_bar.bar(range(len(probs)), probs, color=colors)
+        ax_bar.set(xticks=range(len(probs)), ylim=(0, 1), xlabel="digit", ylabel="probability",
+                   title="prediction" if prediction is None else f"prediction: {prediction}")
+        ax_img.title.set_fontsize(9)
+        return fig
+
+
+def pen_mask(side: int, p: np.ndarray, q: np.ndarray, radius: float) -> np.ndarray:
+    """(side, side) image of a thick segment p-q (x, y): 1 within ``radius``, fading to 0 over one pixel."""
+    rows, cols = np.mgrid[0:side, 0:side] + 0.5  # pixel centres
+    d = q - p
+    length2 = float(d @ d)
+    t = 0.0 if length2 == 0 else np.clip(((cols - p[0]) * d[0] + (rows - p[1]) * d[1]) / length2, 0, 1)
+    distance = np.hypot(cols - (p[0] + t * d[0]), rows - (p[1] + t * d[1]))
+    return np.clip(radius + 0.5 - distance, 0, 1)
+
+
+def fit(image: np.ndarray, side: int) -> np.ndarray:
+    """Resize ``image`` to fit a (side, side) square, keeping its aspect ratio, centred on zeros."""
+    h, w = image.shape
+    scale = side / max(h, w)
+    small = resize(image, (max(1, round(h * scale)), max(1, round(w * scale))))
+    out = np.zeros((side, side))
+    top, left = (side - small.shape[0]) // 2, (side - small.shape[1]) // 2
+    out[top : top + small.shape[0], left : left + small.shape[1]] = small
+    return out
+
+
+def drawing_pad(params, activation="relu") -> Panel:
+    """Draw a digit with the mouse and watch the network's probabilities.
+
+    The drawing goes through :func:`mnist_preprocess` (crop, scale to 20 px, centre the mass in 28x28)
+    before the network sees it. Controls: ``canvas`` (ipycanvas), ``clear``.
+    ``pad.set_image(array)`` feeds an image (2-D, 0..1, any size) as if drawn; ``pad.draw_stroke(points)``
+    draws a stroke. State: ``image28`` (28x28), ``probs`` (10,), ``prediction`` (int, or None when empty).
+    """
+    return DrawingPad(params, activation)

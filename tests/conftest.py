@@ -1,3 +1,7 @@
+import os
+import shutil
+import tempfile
+
 import matplotlib
 import numpy as np
 import pytest
@@ -5,6 +9,25 @@ import pytest
 matplotlib.use("Agg")
 
 import nn_helpers as nn  # noqa: E402
+
+# A checker that accepts a function keeps its source in $NN_LEARNER_DIR/my_network.py (nn_helpers/check/_kept.py).
+# Tests never write into the repository: the notebooks nbval runs (their kernels inherit this environment)
+# keep into a folder of this session, and every test function gets a fresh one of its own (below), so a
+# solved run of the exercises never shows in the stored notebooks' "0 of N exercises solved".
+_SESSION_LEARNER_DIR = tempfile.mkdtemp(prefix="nn-learner-")
+os.environ["NN_LEARNER_DIR"] = _SESSION_LEARNER_DIR
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_SESSION_LEARNER_DIR, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def learner_dir(tmp_path_factory, monkeypatch):
+    """A fresh, empty $NN_LEARNER_DIR for each test function (and the kernels it starts)."""
+    path = tmp_path_factory.mktemp("learner")
+    monkeypatch.setenv("NN_LEARNER_DIR", str(path))
+    return path
 
 
 @pytest.fixture(scope="session")

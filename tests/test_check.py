@@ -53,6 +53,15 @@ def sgd_step(params, grads, lr):
     return params
 
 
+def train_epoch(params, X, y, lr, batch_size, rng):   # the loop of notebook 05; more: test_train_epoch_check.py
+    order = rng.permutation(len(X))
+    for start in range(0, len(X), batch_size):
+        idx = order[start : start + batch_size]
+        _, cache = forward(params, X[idx])              # noqa: F821 (the checker passes forward and backward)
+        params = sgd_step(params, backward(params, cache, y[idx]), lr)   # noqa: F821
+    return params
+
+
 PACKAGE = {
     "parse_idx": nn.parse_idx,
     "to_features": nn.to_features,
@@ -69,6 +78,7 @@ PACKAGE = {
     "sgd_step": sgd_step,
     "momentum_step": momentum_step,
     "minibatches": minibatches,
+    "train_epoch": train_epoch,
     "confusion_matrix": nn.confusion_matrix,
     "precision_recall": nn.precision_recall,
     "most_confident_mistakes": nn.most_confident_mistakes,

@@ -18,7 +18,10 @@ checker never raises because of your code: an exception in it is reported with t
 and a function that still raises ``NotImplementedError`` (or has only ``...`` or ``pass`` as its body) is
 "not done yet".
 
-``check.progress("03")`` prints how many of a notebook's exercises you have solved in this session.
+``check.progress("03")`` prints how many of a notebook's exercises you have solved. Every function a checker
+accepts is kept in ``my_network.py`` (in ``$NN_LEARNER_DIR``, or the working folder), so the count survives a
+kernel restart and the capstone of notebook 05 can train a network made of your own code:
+``check.my_network([...])`` imports the kept pieces (``check/_kept.py``).
 
 One module per notebook holds its checkers (``check/data.py`` for notebook 01, ``check/forward_pass.py`` for
 02, ...); ``check/_core.py`` holds what they share: running the cases, comparing with the package's function,
@@ -26,11 +29,13 @@ naming the mistake, the verdicts and the progress.
 """
 
 from ._core import EXERCISES, NOT_DONE, against, progress, results
+from ._kept import learner_file, my_network
 from .backpropagation import backward, numerical_gradient, output_gradient
 from .data import parse_idx, to_features, train_val_split
 from .evaluation import confusion_matrix, most_confident_mistakes, precision_recall
 from .forward_pass import forward, he_init, layer
 from .softmax_cross_entropy import cross_entropy, one_hot, softmax
-from .training import minibatches, momentum_step, sgd_step
+from .training import momentum_step
+from .training_loop import minibatches, sgd_step, train_epoch
 
-__all__ = ["EXERCISES", "NOT_DONE", "against", "progress", "results", *(n for names in EXERCISES.values() for n in names)]
+__all__ = ["EXERCISES", "NOT_DONE", "against", "learner_file", "my_network", "progress", "results", *(n for names in EXERCISES.values() for n in names)]

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..losses import softmax as _softmax
 from ..network import init_params as _init_params
+from . import _kept
 
 
 #: The exercises of each notebook, in order: the names of their checkers.
@@ -22,12 +23,15 @@ EXERCISES = {
     "02": ["layer", "forward", "he_init"],
     "03": ["softmax", "one_hot", "cross_entropy"],
     "04": ["output_gradient", "backward", "numerical_gradient"],
-    "06": ["sgd_step", "minibatches", "momentum_step"],
+    "05": ["sgd_step", "minibatches", "train_epoch"],
+    "06": ["momentum_step"],
     "07": ["confusion_matrix", "precision_recall", "most_confident_mistakes"],
 }
 
 #: The latest verdict of each checker run in this session: name -> True (correct) / False.
 results: dict = {}
+
+_kept.WHERE.update({name: (key, i) for key, names in EXERCISES.items() for i, name in enumerate(names, 1)})
 
 NOT_DONE = ("{name}: not done yet. Write your code in place of `raise NotImplementedError` in the cell above, "
             "run it, then run this cell again.")
@@ -187,8 +191,10 @@ def _run(name, fn, cases, diagnose, reference_name):
         if problem:
             return _verdict(name, False, f"{name}: not right yet on {label}.\n  {problem[0].upper()}{problem[1:]}.")
     labels = "; ".join(label for label, _ in cases)
-    return _verdict(name, True, f"{name}: correct! It agrees with {reference_name} on {len(cases)} cases "
-                                f"({labels}).")
+    ok = _verdict(name, True, f"{name}: correct! It agrees with {reference_name} on {len(cases)} cases "
+                              f"({labels}).")
+    print(_kept.keep(name, fn, [n for names in EXERCISES.values() for n in names]))   # for the capstone of 05
+    return ok
 
 
 def _verdict(name, ok, text):
@@ -198,11 +204,13 @@ def _verdict(name, ok, text):
 
 
 def progress(notebook: str | None = None) -> None:
-    """Print how many exercises of ``notebook`` ("01" ... "06") are solved in this session (of all checkers
-    run so far when ``notebook`` is None)."""
-    names = EXERCISES[notebook] if notebook else list(results)
-    solved = [n for n in names if results.get(n)]
-    todo = [n for n in names if not results.get(n)]
+    """Print how many exercises of ``notebook`` ("01" ... "07") are solved (of all checkers run or kept so
+    far when ``notebook`` is None). Solved: accepted in this session, or kept in ``my_network.py`` from an
+    earlier one (see ``check/_kept.py``), so the count survives a kernel restart."""
+    kept = set(_kept.kept_names())
+    names = EXERCISES[notebook] if notebook else list(dict.fromkeys([*results, *kept]))
+    solved = [n for n in names if results.get(n) or n in kept]
+    todo = [n for n in names if n not in solved]
     where = "in this notebook" if notebook else "so far"
     line = f"{len(solved)} of {len(names)} exercises solved {where}"
     print(line + (f". Still to do: {', '.join(todo)}." if todo else ". All done, well done!"))

@@ -1,0 +1,190 @@
+"""Your accepted code, kept: each function a checker accepts is written into ``my_network.py``, so that the
+capstone of notebook 05 (and any later notebook) can import the network you built, and ``check.progress``
+still counts your solved exercises after a kernel restart.
+
+The file lives in the folder named by the environment variable ``NN_LEARNER_DIR``, or the kernel's working
+folder when it is not set (the tests point it at a temporary folder). It is plain Python, one block per
+exercise, in the order of the series; a block is replaced when its checker accepts a new version. Its end
+binds your pieces to the names the training loop of notebook 05 calls (``forward``, ``backward``,
+``sgd_step``, ``minibatches``), so ``import my_network`` gives a network made of your own code.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib.util
+import inspect
+import os
+import re
+import textwrap
+import types
+from pathlib import Path
+
+FILE_NAME = "my_network.py"
+
+#: Where each exercise is: checker name -> (notebook, exercise number there).
+WHERE: dict = {}     # filled from EXERCISES by _core
+
+#: Names the training loop calls that this file binds to your pieces: never copied from a notebook.
+LOOP_NAMES = ("forward", "backward", "sgd_step", "minibatches")
+
+_BLOCK = re.compile(r"^# ==== (\w+): (\w+) ====\n(.*?)(?=^# ==== )", re.S | re.M)
+
+HEADER = '''"""Your network: every function below was accepted by a checker of nn_helpers.check, and kept here.
+
+Written by nn_helpers.check: one block per exercise, replaced when you solve it again; edit the notebooks,
+not this file. The end binds your pieces to the names the training loop of notebook 05 calls.
+"""
+
+import numpy as np
+
+import nn_helpers as nn
+
+'''
+
+
+def learner_dir() -> Path:
+    """The folder of ``my_network.py``: ``$NN_LEARNER_DIR``, or the working folder."""
+    return Path(os.environ.get("NN_LEARNER_DIR") or Path.cwd())
+
+
+def learner_file() -> Path:
+    return learner_dir() / FILE_NAME
+
+
+def _blocks(path: Path) -> dict:
+    """checker name -> (function name, block source), in the file's order."""
+    if not path.is_file():
+        return {}
+    text = path.read_text(encoding="utf-8") + "# ==== "
+    return {m.group(1): (m.group(2), m.group(3).strip("\n")) for m in _BLOCK.finditer(text)}
+
+
+def kept_names() -> list:
+    """The checkers whose accepted function is kept."""
+    return list(_blocks(learner_file()))
+
+
+def _globals_used(code: types.CodeType) -> set:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _globals_used(const)
+    return names
+
+
+def _dependencies(fn, seen: set) -> list:
+    """Source lines for what ``fn`` takes from its notebook: modules, small constants, helper functions."""
+    lines = []
+    for name in sorted(_globals_used(fn.__code__)):
+        if name in seen or name in LOOP_NAMES or name in ("np", "nn") or hasattr(builtins, name):
+            continue
+        if name not in fn.__globals__:
+            continue                                # an attribute name, or defined later
+        seen.add(name)
+        value = fn.__globals__[name]
+        if isinstance(value, types.ModuleType):
+            lines.append(f"import {value.__name__} as {name}" if value.__name__ != name else f"import {name}")
+        elif isinstance(value, (bool, int, float, str, type(None))):
+            lines.append(f"{name} = {value!r}")
+        elif isinstance(value, types.FunctionType) and value.__name__ != "<lambda>":
+            if value.__module__ not in ("__main__", fn.__module__):
+                lines.append(f"from {value.__module__} import {value.__name__} as {name}")
+                continue
+            try:
+                source = textwrap.dedent(inspect.getsource(value)).strip("\n")
+            except (OSError, TypeError):
+                lines.append(f"# {name}: a function of your notebook whose source could not be read")
+                continue
+            lines += _dependencies(value, seen) + [source]
+        else:
+            lines.append(f"# {name}: used from your notebook ({type(value).__name__}), not kept here")
+    return lines
+
+
+def _source(fn) -> str | None:
+    """The function's source with what it needs from its notebook, or None when it cannot be kept."""
+    if not isinstance(fn, types.FunctionType) or fn.__name__ == "<lambda>":
+        return None
+    try:
+        source = textwrap.dedent(inspect.getsource(fn)).strip("\n")
+    except (OSError, TypeError):
+        return None
+    if not source.startswith(("def ", "@")):
+        return None
+    return "\n\n".join([*_dependencies(fn, {fn.__name__}), source])
+
+
+def _wiring(blocks: dict) -> str:
+    """The loop's names bound to the learner's pieces, for those that are kept."""
+    fn = {name: function for name, (function, _) in blocks.items()}
+    lines = ["# ==== the pieces under the names the training loop calls ====", ""]
+    if "layer" in fn and "softmax" in fn:
+        lines += ["def forward(params, X):",
+                  f'    """Your forward pass, with the cache backward needs: your {fn["layer"]} (02), ReLU, your '
+                  f'{fn["softmax"]} (03)."""',
+                  f'    Z1 = {fn["layer"]}(X, params["W1"], params["b1"])',
+                  "    A1 = np.maximum(Z1, 0)",
+                  f'    Z2 = {fn["layer"]}(A1, params["W2"], params["b2"])',
+                  f'    A2 = {fn["softmax"]}(Z2)',
+                  '    return A2, {"A0": X, "Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}', "", ""]
+    for name in ("backward", "sgd_step", "minibatches"):
+        if name in fn:
+            lines.append(f"{name} = {fn[name]}")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _write(path: Path, blocks: dict, order: list) -> None:
+    ordered = sorted(blocks, key=lambda name: order.index(name) if name in order else len(order))
+    parts = [HEADER]
+    for name in ordered:
+        function, source = blocks[name]
+        notebook, number = WHERE.get(name, ("?", "?"))
+        parts.append(f"# ==== {name}: {function} ====\n# notebook {notebook}, exercise {number}: accepted by "
+                     f"check.{name}\n\n{source}\n\n\n")
+    parts.append(_wiring(blocks))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(parts), encoding="utf-8")
+    tmp.replace(path)
+
+
+def keep(name: str, fn, order: list) -> str:
+    """Keep ``fn``, accepted by ``check.<name>``; returns a line to print after the verdict."""
+    source = _source(fn)
+    if source is None:
+        return (f"  (Not kept in {FILE_NAME}: its source cannot be read. Define it with `def` in a cell to "
+                f"keep it for the capstone.)")
+    path = learner_file()
+    try:
+        blocks = _blocks(path)
+        blocks[name] = (fn.__name__, source)
+        _write(path, blocks, order)
+    except OSError as err:
+        return f"  (Not kept: {path.name} could not be written: {err}.)"
+    return f"  Kept in {FILE_NAME}, for the capstone of notebook 05."
+
+
+class MyNetwork(types.SimpleNamespace):
+    """The kept pieces: ``mine.layer``, ``mine.train_epoch``, ...; ``mine.missing`` lists what is not kept."""
+
+
+def my_network(needed) -> MyNetwork:
+    """Import ``my_network.py`` afresh; return the kept functions by checker name, plus the loop's names
+    (``forward``, ...) and ``missing``: the needed pieces not kept yet, as (name, notebook, exercise)."""
+    path = learner_file()
+    blocks = _blocks(path)
+    mine = MyNetwork(missing=[(name, *WHERE.get(name, ("?", "?"))) for name in needed if name not in blocks],
+                     path=path)
+    if not blocks:
+        return mine
+    spec = importlib.util.spec_from_file_location("my_network", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name, (function, _) in blocks.items():
+        setattr(mine, name, getattr(module, function))
+    for name in LOOP_NAMES:
+        if hasattr(module, name):
+            setattr(mine, f"loop_{name}", getattr(module, name))
+    mine.module = module
+    return mine

@@ -1,0 +1,257 @@
+"""The checkers of notebook 05: gradient descent and the training loop (``sgd_step``, ``minibatches``,
+``train_epoch``)."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+
+from ..network import backward as _backward
+from ..network import forward as _forward
+from ..optimizers import SGD
+from ._core import _call, _describe, _difference, _net, _properties, _rng, _run, _same, _verdict, against
+
+
+def _step_case(seed):
+    params, _ = _net([784, 8, 10], 1, seed)
+    rng = _rng(seed + 50)
+    grads = {k: rng.normal(0, 0.1, v.shape) for k, v in params.items()}
+    return params, grads
+
+
+def sgd_step(fn) -> bool:
+    """``fn(params, grads, lr)``: one gradient-descent step, returns the new params (``p - lr * g`` for each)."""
+    cases = [("lr=0.1", (*_step_case(0), 0.1)), ("lr=0.5", (*_step_case(1), 0.5))]
+    mistakes = [
+        (lambda p, g, lr: {k: p[k] + lr * g[k] for k in p}, "it steps uphill: p + lr * g raises the loss; "
+                                                            "subtract, p - lr * g"),
+        (lambda p, g, lr: {k: p[k] - g[k] for k in p}, "the learning rate is not used: p - lr * g"),
+        (lambda p, g, lr: {k: p[k] - lr * g[k] if k.startswith("W") else p[k] for k in p},
+         "the biases are not updated: every parameter, W1, b1, W2, b2, takes a step"),
+        (lambda p, g, lr: {k: -lr * g[k] for k in p}, "it returns the step -lr * g, not the new parameters "
+                                                      "p - lr * g"),
+    ]
+
+    def reference(p, g, lr):
+        SGD(lr).step(p, g)
+        return p
+
+    return _run("sgd_step", fn, cases, against(reference, mistakes), "nn.SGD")
+
+
+def _batches_problem(got, args):
+    n, batch_size, seed = args
+    try:
+        batches = [np.asarray(b) for b in got]
+    except TypeError:
+        return f"returned {_describe(got)}; expected a list of index arrays"
+    if not batches:
+        return "returned no batches"
+    sizes = [len(b) for b in batches]
+    want = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
+    everything = np.concatenate(batches).astype(int)
+    if sorted(everything) != list(range(n)) and len(everything) == n:
+        return ("some samples appear twice and others never: shuffle with one permutation per epoch, "
+                "rng.permutation(n), not random indices (rng.integers)")
+    if sizes == want[:-1] and n % batch_size:
+        return (f"the last, smaller batch of {n % batch_size} is missing: loop over range(0, n, batch_size) "
+                f"so every sample is used")
+    if sizes != want:
+        return f"the batch sizes are {sizes}; expected {want}"
+    if sorted(everything) != list(range(n)):
+        return "the batches do not hold each index 0..n-1 exactly once"
+    if n >= 10 and np.array_equal(everything, np.arange(n)):
+        return "the samples come in order: shuffle them first, order = rng.permutation(n)"
+    return None
+
+
+def _batches_diagnose(fn, got, args):
+    problem = _batches_problem(got, args)
+    if problem:
+        return problem
+    n, batch_size, seed = args
+    again = _call(fn, args)
+    if n >= 10 and not all(np.array_equal(a, b) for a, b in zip(got, again)):
+        return "two calls with the same seed give different batches: use np.random.default_rng(seed)"
+    return None
+
+
+def minibatches(fn) -> bool:
+    """``fn(n, batch_size, seed)``: one epoch's mini-batches, a list of index arrays covering 0..n-1 shuffled."""
+    cases = [("n=10, batch_size=3", (10, 3, 0)), ("n=12, batch_size=4", (12, 4, 1)),
+             ("n=5, batch_size=8 (one batch)", (5, 8, 2)), ("n=1000, batch_size=128", (1000, 128, 3))]
+    return _run("minibatches", fn, cases, _properties(fn, _batches_diagnose), "the rules of nn.train's batching")
+
+
+# --------------------------------------------------------------------------------------------------
+# train_epoch: one epoch of mini-batch SGD. Any correct shuffling is right, so the checker does not compare
+# with one reference permutation: it hands the learner's loop recording versions of forward and backward,
+# reads off which rows (and labels) each step used, and replays plain SGD on exactly those batches.
+
+
+def _sgd_reference(params, grads, lr):
+    return {k: params[k] - lr * grads[k] for k in params}
+
+
+def _minibatches_reference(n, batch_size, seed):
+    order = np.random.default_rng(seed).permutation(n)      # a Generator as seed: drawn from it
+    return [order[start : start + batch_size] for start in range(0, n, batch_size)]
+
+
+class _Recorder:
+    """forward/backward that record each batch: the rows of X (column 0 holds each row's id) and labels."""
+
+    def __init__(self):
+        self.caches, self.steps = {}, []     # id(cache) -> rows; one (rows, labels) per backward call
+        self.n = self.X = None
+
+    def start(self, X):
+        self.caches, self.steps, self.n, self.X = {}, [], len(X), np.asarray(X)
+
+    def rows(self, Xb):
+        Xb = np.asarray(Xb)
+        if Xb.ndim != 2 or Xb.shape[1] != self.X.shape[1] or not len(Xb):
+            return None
+        ids = np.clip(np.floor(Xb[:, 0].astype(np.float64) * self.n), 0, self.n - 1).astype(int)
+        return ids if np.allclose(Xb, self.X[ids], atol=1e-6) else None
+
+    def forward(self, params, Xb, *args, **kwargs):
+        probs, cache = _forward(params, Xb, *args, **kwargs)
+        self.caches[id(cache)] = (cache, self.rows(Xb))
+        return probs, cache
+
+    def backward(self, params, cache, yb, *args, **kwargs):
+        rows = self.caches.get(id(cache), (None, None))[1]
+        self.steps.append((rows, np.array(yb, copy=True)))
+        return _backward(params, cache, yb, *args, **kwargs)
+
+
+def _epoch_case(n, batch_size, seed):
+    params, X = _net([6, 5, 3], n, seed)
+    X[:, 0] = (np.arange(n) + 0.5) / n          # each row's id, read back from the batches the loop uses
+    y = _rng(seed + 7).integers(0, 3, n)
+    return params, X, y, 0.5, batch_size, np.random.default_rng(seed + 11)
+
+
+def _replay(params, X, y, lr, batches, sign=-1):
+    p = {k: v.copy() for k, v in params.items()}
+    for rows in batches:
+        _, cache = _forward(p, X[rows])
+        grads = _backward(p, cache, y[rows])
+        p = {k: p[k] + sign * lr * grads[k] for k in p}
+    return p
+
+
+USE_THE_PIECES = ("it never called {missing}: compute each batch's gradient with the pieces by their names, "
+                  "probs, cache = forward(params, X[idx]) and grads = backward(params, cache, y[idx]) (the checker "
+                  "passes the package's forward and backward, the capstone passes yours)")
+
+
+def _epoch_problem(recorder, inst, got, args):
+    params, X, y, lr, batch_size, rng = args
+    n = len(X)
+    steps = recorder.steps
+    if not steps:
+        return USE_THE_PIECES.format(missing="backward(params, cache, y)" if recorder.caches
+                                     else "forward(params, X) and backward(params, cache, y)")
+    if any(rows is None for rows, _ in steps):
+        return ("backward got a cache that forward(params, X[idx]) did not make from rows of X: pass "
+                "forward a batch of rows, X[idx], and hand its cache to backward")
+    batches = [rows for rows, _ in steps]
+    want = sorted([batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else []))
+    sizes = sorted(len(rows) for rows in batches)
+    if len(want) > 1 and all(len(rows) == n for rows in batches):
+        return ("every step uses the gradient of the whole data set, forward(params, X), not the batch's: "
+                "pass the batch, forward(params, X[idx]) and backward(params, cache, y[idx])")
+    for rows, labels in steps:
+        if labels.shape != rows.shape:
+            return (f"backward got {labels.size} labels for a batch of {len(rows)} images: pass the batch's "
+                    f"labels, y[idx]")
+        if not np.array_equal(labels, y[rows]):
+            return ("the labels do not belong to their images: X and y are shuffled with different "
+                    "permutations. Draw one permutation per epoch, order = rng.permutation(n), and index both "
+                    "X and y with it")
+    if len(batches) > 1 and all(np.array_equal(rows, batches[0]) for rows in batches):
+        return (f"every step uses the same batch ({len(batches[0])} images, the first of them rows "
+                f"{', '.join(map(str, batches[0][:3]))}): batch b is order[b * batch_size : (b + 1) * "
+                f"batch_size], so its start must move on with b")
+    if n % batch_size and sizes == want[1:] and want[0] == n % batch_size:
+        return (f"the last, smaller batch of {n % batch_size} images is missing: loop over range(0, n, "
+                f"batch_size), so every sample is used once per epoch")
+    everything = np.concatenate(batches)
+    if sizes != want or not np.array_equal(np.sort(everything), np.arange(n)):
+        if len(everything) == n:
+            return ("some samples are used twice and others never: draw one permutation of all n samples, "
+                    "rng.permutation(n), not random indices (rng.integers or rng.choice with replacement)")
+        return (f"the epoch's {len(batches)} batches hold {sizes} images; expected {want} for {n} samples in "
+                f"batches of {batch_size}: each sample exactly once, the last batch holding what is left")
+    if n >= 10 and np.array_equal(everything, np.arange(n)):
+        return ("the samples come in order 0, 1, 2, ...: there is no shuffling. Draw a fresh permutation each "
+                "epoch, order = rng.permutation(len(X)), and take the batches from it")
+    problem = _difference(got, _replay(params, X, y, lr, batches))
+    if problem is not None:
+        if _same(got, _replay(params, X, y, lr, batches, sign=+1)):
+            return ("it steps uphill: params + lr * grads raises the loss; subtract, params - lr * grads (or "
+                    "use sgd_step)")
+        if _same(got, params):
+            return ("it returns the parameters it started with: keep the result of each step, params = "
+                    "sgd_step(params, grads, lr), and return params at the end")
+        return (f"the parameters after the epoch differ from {len(batches)} plain SGD steps on the batches your "
+                f"loop used ({problem}): after each batch, params = sgd_step(params, grads, lr), with the "
+                f"gradient at the current params")
+    if n >= 10:
+        other = (*args[:5], np.random.default_rng(12345))
+        recorder.start(X)
+        _call(inst, other)
+        if recorder.steps and np.array_equal(np.concatenate([r for r, _ in recorder.steps]), everything):
+            return ("the order does not come from rng: another rng gives the same batches. Draw the "
+                    "permutation from the rng you are given, rng.permutation(n), not from a new "
+                    "np.random.default_rng(0)")
+        recorder.start(X)
+        _call(inst, args)
+        again = [r for r, _ in recorder.steps]
+        if len(again) != len(batches) or not all(map(np.array_equal, again, batches)):
+            return ("two calls with the same rng give different batches: draw the permutation from the rng you "
+                    "are given, rng.permutation(n), not from np.random (its global state)")
+    return None
+
+
+def train_epoch(fn) -> bool:
+    """``fn(params, X, y, lr, batch_size, rng)``: one epoch of mini-batch SGD, returns the new params.
+
+    A permutation of all n samples drawn from ``rng``, cut into batches of ``batch_size`` (the last holds
+    what is left); for each batch ``probs, cache = forward(params, X[idx])``, ``grads = backward(params,
+    cache, y[idx])``, ``params = sgd_step(params, grads, lr)``. The checker runs ``fn`` with the package's
+    ``forward``, ``backward``, ``sgd_step`` and ``minibatches`` under these names, records the batches, and
+    compares the result with plain SGD on those batches: any correct way of shuffling is accepted.
+    """
+    cases = [("n=23, batch_size=5 (a last batch of 3)", _epoch_case(23, 5, 0)),
+             ("n=20, batch_size=4", _epoch_case(20, 4, 1)),
+             ("n=6, batch_size=10 (one batch)", _epoch_case(6, 10, 2))]
+    if callable(fn) and not isinstance(fn, types.FunctionType):
+        return _verdict("train_epoch", False, f"train_epoch: expected a function written with def, got "
+                                              f"{_describe(fn)}.")
+    if not callable(fn):
+        return _run("train_epoch", fn, cases, None, "")
+    recorder = _Recorder()
+    pieces = {"forward": recorder.forward, "backward": recorder.backward, "sgd_step": _sgd_reference,
+              "minibatches": _minibatches_reference}
+    inst = types.FunctionType(fn.__code__, {**fn.__globals__, **pieces}, fn.__name__, fn.__defaults__,
+                              fn.__closure__)
+    inst.__dict__.update(fn.__dict__)
+
+    def diagnose(got, args, error=None):
+        if error is not None:
+            return None
+        problem = _epoch_problem(recorder, inst, got, args)
+        recorder.start(args[1])
+        return problem
+
+    class Cases(list):        # start recording afresh before each case's run
+        def __iter__(self):
+            for label, args in list.__iter__(self):
+                recorder.start(args[1])
+                yield label, args
+
+    return _run("train_epoch", inst, Cases(cases), diagnose, "plain SGD on the batches your loop drew")

@@ -45,7 +45,7 @@ def test_every_notebook_has_its_exercises():
     for key, path in NOTEBOOKS.items():
         names = [c["metadata"]["exercise"]["name"] for c in exercise_cells(path, "check")]
         assert names == check.EXERCISES[key], path.name
-        assert 3 <= len(names) <= 5
+        assert 1 <= len(names) <= 5      # 06 keeps one since sgd_step and minibatches moved to 05
         assert source(cells(path)[-1]) == f'check.progress("{key}")', f"{path.name} must end with its progress"
 
 

@@ -132,19 +132,36 @@ EXERCISES = {
         grad[i] = (plus - minus) / (2 * eps)
     return grad'''),
     ],
-    "06_training.ipynb": [
-        ("for epoch in (1, 100, 250, 500):", "sgd_step",
-         "Write `my_sgd_step(params, grads, lr)`: one gradient-descent step $p \\leftarrow p - \\alpha\\, dp$ "
-         "for every parameter (`W1`, `b1`, `W2`, `b2`); return the new `params` dict.",
+    "05_training_loop.ipynb": [
+        ("so the promise only holds for small enough steps", "sgd_step",
+         "Write `my_sgd_step(params, grads, lr)`: one gradient-descent step $\\theta \\leftarrow \\theta - \\eta "
+         "\\nabla J$ on every parameter (`W1`, `b1`, `W2`, `b2`), each moved against its own gradient "
+         "`grads[k]` by the learning rate `lr`; return the new `params` dict.",
          "def my_sgd_step(params, grads, lr):",
          '''    return {key: params[key] - lr * grads[key] for key in params}'''),
-        ("params2, row2 = run(step2)", "minibatches",
+        ("Batching first: the indices of one epoch", "minibatches",
          "Write `my_minibatches(n, batch_size, seed)`: one epoch's mini-batches, a list of index arrays. "
          "Shuffle the indices 0..n-1 with `np.random.default_rng(seed)`, then cut them into batches of "
          "`batch_size`; the last batch holds what is left, so every sample is used exactly once.",
          "def my_minibatches(n, batch_size, seed):",
          '''    order = np.random.default_rng(seed).permutation(n)
     return [order[start : start + batch_size] for start in range(0, n, batch_size)]'''),
+        ("write one epoch of it before you read the version below", "train_epoch",
+         "Write `my_train_epoch(params, X, y, lr, batch_size, rng)`: one epoch of mini-batch SGD. Draw a "
+         "permutation of all `len(X)` samples from `rng` (a `np.random.Generator`), cut it into batches of "
+         "`batch_size` (the last holds what is left), and for each batch compute `probs, cache = "
+         "forward(params, X[idx])`, `grads = backward(params, cache, y[idx])` and `params = sgd_step(params, "
+         "grads, lr)`; return the new `params`. Call the pieces by these names: the checker passes the "
+         "package's `forward`, `backward`, `sgd_step` and `minibatches` (which takes `rng` as its seed), and "
+         "the capstone of section 7 passes your own.",
+         "def my_train_epoch(params, X, y, lr, batch_size, rng):",
+         '''    for idx in minibatches(len(X), batch_size, rng):    # a permutation drawn from rng, cut into batches
+        probs, cache = forward(params, X[idx])
+        grads = backward(params, cache, y[idx])
+        params = sgd_step(params, grads, lr)
+    return params'''),
+    ],
+    "06_training.ipynb": [
         ("params3, row3 = run(step3)", "momentum_step",
          "Write `my_momentum_step(params, grads, velocity, lr, beta)`: $v \\leftarrow \\beta v + dp$, "
          "$p \\leftarrow p - \\alpha v$ for every parameter; `velocity` is a dict like `params` (zeros at the "

@@ -128,9 +128,9 @@ def _wiring(blocks: dict) -> str:
                   f'    Z2 = {fn["layer"]}(A1, params["W2"], params["b2"])',
                   f'    A2 = {fn["softmax"]}(Z2)',
                   '    return A2, {"A0": X, "Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}', "", ""]
-    for name in ("backward", "sgd_step", "minibatches"):
-        if name in fn:
-            lines.append(f"{name} = {fn[name]}")
+    for name, function in fn.items():      # each piece under its exercise's name too: net.train_epoch, ...
+        if name != "forward" and name != function:    # "forward" is the loop's, with the cache, above
+            lines.append(f"{name} = {function}")
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -165,26 +165,21 @@ def keep(name: str, fn, order: list) -> str:
     return f"  Kept in {FILE_NAME}, for the capstone of notebook 05."
 
 
-class MyNetwork(types.SimpleNamespace):
-    """The kept pieces: ``mine.layer``, ``mine.train_epoch``, ...; ``mine.missing`` lists what is not kept."""
-
-
-def my_network(needed) -> MyNetwork:
-    """Import ``my_network.py`` afresh; return the kept functions by checker name, plus the loop's names
-    (``forward``, ...) and ``missing``: the needed pieces not kept yet, as (name, notebook, exercise)."""
+def my_network(needed=()) -> types.ModuleType:
+    """Import ``my_network.py`` afresh and return it as a module: your pieces under their exercises' names
+    (``net.layer``, ``net.train_epoch``, ...) and the loop's ``net.forward`` (with the cache). Its attribute
+    ``missing`` lists the ``needed`` pieces that are not kept yet, as (name, notebook, exercise number)."""
     path = learner_file()
     blocks = _blocks(path)
-    mine = MyNetwork(missing=[(name, *WHERE.get(name, ("?", "?"))) for name in needed if name not in blocks],
-                     path=path)
-    if not blocks:
-        return mine
-    spec = importlib.util.spec_from_file_location("my_network", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    for name, (function, _) in blocks.items():
-        setattr(mine, name, getattr(module, function))
-    for name in LOOP_NAMES:
-        if hasattr(module, name):
-            setattr(mine, f"loop_{name}", getattr(module, name))
-    mine.module = module
-    return mine
+    module = types.ModuleType("my_network", f"Your kept pieces, from {FILE_NAME} (none yet).")
+    if blocks:
+        spec = importlib.util.spec_from_file_location("my_network", path)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as err:        # a kept block that needs something of its notebook
+            raise ImportError(f"{FILE_NAME} could not be imported: {type(err).__name__}: {err}. Solve the "
+                              f"exercise whose block fails again, with everything it needs inside the "
+                              f"function.") from None
+    module.missing = [(name, *WHERE.get(name, ("?", "?"))) for name in needed if name not in blocks]
+    return module

@@ -21,9 +21,10 @@ EXERCISES = {
     "01": ["parse_idx", "to_features", "train_val_split"],
     "02": ["layer", "forward", "he_init"],
     "03": ["softmax", "one_hot", "cross_entropy"],
-    "04": ["output_gradient", "backward", "numerical_gradient"],
-    "06": ["sgd_step", "minibatches", "momentum_step"],
+    "04": ["output_gradient", "backward", "backward_tanh", "backward_deep", "numerical_gradient"],
+    "06": ["momentum_step", "adam_step", "cosine_lr"],
     "07": ["confusion_matrix", "precision_recall", "most_confident_mistakes"],
+    "08": ["l2_gradient", "early_stopping", "dropout_forward"],
 }
 
 #: The latest verdict of each checker run in this session: name -> True (correct) / False.
@@ -47,6 +48,18 @@ def _is_placeholder_body(fn) -> bool:
     body = tree.body[0].body if tree.body and hasattr(tree.body[0], "body") else []
     return all(isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
                for s in body)
+
+
+def _source_uses(fn, names) -> set:
+    """The names among ``names`` that the function's source calls or reads as ``np.<name>`` or ``<name>``
+    (``set()`` when the source is not available)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return set()
+    used = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    used |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    return used & set(names)
 
 
 def _call(fn, args):
@@ -198,7 +211,7 @@ def _verdict(name, ok, text):
 
 
 def progress(notebook: str | None = None) -> None:
-    """Print how many exercises of ``notebook`` ("01" ... "06") are solved in this session (of all checkers
+    """Print how many exercises of ``notebook`` ("01" ... "08") are solved in this session (of all checkers
     run so far when ``notebook`` is None)."""
     names = EXERCISES[notebook] if notebook else list(results)
     solved = [n for n in names if results.get(n)]

@@ -392,6 +392,12 @@ def backward_tanh_with(slope):
             dZ1 = dA1 * (Z1 > 0)
         elif slope == "Z1":
             dZ1 = dA1 * (1 - Z1 ** 2)
+        elif slope == "tanh twice":
+            dZ1 = dA1 * (1 - np.tanh(A1) ** 2)
+        elif slope == "sigmoid":
+            dZ1 = dA1 * A1 * (1 - A1)
+        elif slope == "no square":
+            dZ1 = dA1 * (1 - A1)
         else:
             dZ1 = dA1
         return {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": A1.T @ dZ2, "b2": dZ2.sum(axis=0)}
@@ -402,7 +408,7 @@ def backward_deep_with(bug=None):
     def bwd(params, cache, y):
         L = len(params) // 2
         n = len(y)
-        dZ = (cache[f"A{L}"] - one_hot(y)) / n
+        dZ = (cache[f"A{L}"] - one_hot(y)) / (1 if bug == "no 1/n" else n)
         if bug == "mask on output":
             dZ = dZ * (cache[f"Z{L}"] > 0)
         grads = {}
@@ -413,9 +419,10 @@ def backward_deep_with(bug=None):
                 A_in = cache[f"A{l}"] if bug == "A_l" else cache[f"A{l - 1}"]
                 grads[f"W{l}"] = A_in.T @ dZ
                 grads[f"b{l}"] = dZ.sum(axis=0)
-            if l > 1:
+            if l > 1 or bug == "too far":
+                W = params[f"W{l}"] if bug == "W not transposed" else params[f"W{l}"].T
                 mask = cache[f"Z{l}"] > 0 if bug == "mask of layer l" else cache[f"Z{l - 1}"] > 0
-                dZ = (dZ @ params[f"W{l}"].T) * mask
+                dZ = (dZ @ W) * (1 if bug == "no mask" else mask)
         return grads
     return bwd
 
@@ -424,10 +431,14 @@ def adam_with(bug=None):
     def step(params, grads, m, v, t, lr, beta1, beta2, eps):
         if bug == "t from 0":
             t = t + 1
+        if bug == "t - 1":
+            t = t - 1
+        if bug == "betas swapped":
+            beta1, beta2 = beta2, beta1
         new_params, new_m, new_v = {}, {}, {}
         for k in params:
             g = grads[k]
-            new_m[k] = beta1 * m[k] + (1 - beta1) * g
+            new_m[k] = beta1 * m[k] + (g if bug == "no 1 - beta1" else (1 - beta1) * g)
             new_v[k] = beta2 * v[k] + (1 - beta2) * (g if bug == "g in v" else g * g)
             if bug == "no correction":
                 m_hat, v_hat = new_m[k], new_v[k]
@@ -439,6 +450,8 @@ def adam_with(bug=None):
                 new_params[k] = params[k] - lr * m_hat / (np.sqrt(v_hat) + eps)
             if bug == "corrected stored":
                 new_m[k], new_v[k] = m_hat, v_hat
+        if bug == "old moments":
+            return new_params, m, v
         return new_params, new_m, new_v
     return step
 
@@ -461,6 +474,14 @@ def cosine_to_zero(lr0, epoch, epochs):
 
 def cosine_no_half(lr0, epoch, epochs):
     return lr0 * (1 + np.cos(np.pi * (epoch - 1) / epochs))
+
+
+def cosine_no_pi(lr0, epoch, epochs):
+    return lr0 / 2 * (1 + np.cos((epoch - 1) / epochs))
+
+
+def cosine_plain(lr0, epoch, epochs):
+    return lr0 * np.cos(np.pi * (epoch - 1) / epochs)
 
 
 def dropout_no_rescale(A, p, rng):
@@ -498,6 +519,62 @@ def l2_two_lam(params, grads, lam):
 
 def l2_decay_only(params, grads, lam):
     return {k: lam * params[k] if k[0] == "W" else grads[k] for k in params}
+
+
+def l2_half(params, grads, lam):
+    return {k: grads[k] + lam / 2 * params[k] if k[0] == "W" else grads[k] for k in params}
+
+
+def l2_penalty_gradient_only(params, grads, lam):
+    return {k: lam * params[k] for k in params}
+
+
+def l2_weights_decay_only(params, grads, lam):
+    return {k: lam * params[k] for k in params if k.startswith("W")}
+
+
+def l2_no_biases(params, grads, lam):
+    return {k: grads[k] + lam * params[k] for k in params if k.startswith("W")}
+
+
+def l2_minus(params, grads, lam):
+    return {k: grads[k] - lam * params[k] if k.startswith("W") else grads[k] for k in params}
+
+
+def l2_step(params, grads, lam):
+    return {k: params[k] - lam * grads[k] for k in params}
+
+
+def early_worse_than_previous(val_losses, patience):
+    best, best_loss, previous, worse = 0, np.inf, np.inf, 0
+    for epoch, loss in enumerate(val_losses, start=1):
+        worse = worse + 1 if loss >= previous else 0
+        previous = loss
+        if loss < best_loss:
+            best, best_loss = epoch, loss
+        if worse >= patience:
+            return best, epoch
+    return best, len(val_losses)
+
+
+def early_ties(val_losses, patience):
+    best, best_loss = 0, np.inf
+    for epoch, loss in enumerate(val_losses, start=1):
+        if loss <= best_loss:
+            best, best_loss = epoch, loss
+        elif epoch - best >= patience:
+            return best, epoch
+    return best, len(val_losses)
+
+
+def early_keeps_last(val_losses, patience):
+    best, best_loss = 0, np.inf
+    for epoch, loss in enumerate(val_losses, start=1):
+        if loss < best_loss:
+            best, best_loss = epoch, loss
+        elif epoch - best >= patience:
+            return epoch, epoch
+    return len(val_losses), len(val_losses)
 
 
 def early_from_0(val_losses, patience):
@@ -618,6 +695,29 @@ MISTAKES = {
     "early stopping from epoch 0": (check.early_stopping, early_from_0, "counted from 0"),
     "early stopping one epoch late": (check.early_stopping, early_one_late, "one epoch late"),
     "early stopping by argmin": (check.early_stopping, early_argmin, "never stops"),
+    # the other mistakes the new checkers name
+    "tanh backward with tanh twice": (check.backward_tanh, backward_tanh_with("tanh twice"), "tanh is applied twice"),
+    "tanh backward with the sigmoid's slope": (check.backward_tanh, backward_tanh_with("sigmoid"), "sigmoid's slope"),
+    "tanh backward without the square": (check.backward_tanh, backward_tanh_with("no square"), "the square is missing"),
+    "deep backward one layer too far": (check.backward_deep, backward_deep_with("too far"), "one layer too far"),
+    "deep backward without the mask": (check.backward_deep, backward_deep_with("no mask"), "the relu mask is missing"),
+    "deep backward with W_l for W_l.T": (check.backward_deep, backward_deep_with("W not transposed"), "W_l is used where its transpose"),
+    "deep backward without 1/n": (check.backward_deep, backward_deep_with("no 1/n"), "the 1/n is missing"),
+    "Adam with t - 1": (check.adam_step, adam_with("t - 1"), "the correction uses t - 1"),
+    "Adam returning the old moments": (check.adam_step, adam_with("old moments"), "the m and v you return are the old ones"),
+    "Adam without 1 - beta1": (check.adam_step, adam_with("no 1 - beta1"), "without the factor 1 - beta1"),
+    "Adam with the betas swapped": (check.adam_step, adam_with("betas swapped"), "beta1 and beta2 are swapped"),
+    "cosine without pi": (check.cosine_lr, cosine_no_pi, "pi is missing"),
+    "cosine without 1 +": (check.cosine_lr, cosine_plain, "turns negative"),
+    "L2 with lam / 2": (check.l2_gradient, l2_half, "half too small"),
+    "L2 as the penalty's gradient only": (check.l2_gradient, l2_penalty_gradient_only, "only the decay term comes back"),
+    "L2 as the weights' decay only": (check.l2_gradient, l2_weights_decay_only, "only the decay term of the weights"),
+    "L2 without the biases": (check.l2_gradient, l2_no_biases, "biases' gradients are missing"),
+    "L2 subtracted": (check.l2_gradient, l2_minus, "sign of the decay term"),
+    "L2 as a step": (check.l2_gradient, l2_step, "looks like a gradient step"),
+    "early stopping against the previous epoch": (check.early_stopping, early_worse_than_previous, "worse than the previous one"),
+    "early stopping with ties as a best": (check.early_stopping, early_ties, "equal to the best"),
+    "early stopping keeping the last epoch": (check.early_stopping, early_keeps_last, "the epoch kept is the last one"),
 }
 
 

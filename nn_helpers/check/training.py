@@ -207,7 +207,7 @@ def adam_step(fn) -> bool:
 def cosine_lr(fn) -> bool:
     """``fn(lr0, epoch, epochs)``: the cosine schedule ``lr0 (1 + cos(pi (epoch - 1) / epochs)) / 2`` for
     epoch = 1 .. epochs."""
-    cases = [("lr0=0.1, the first of 8 epochs", (0.1, 1, 8)), ("lr0=0.1, epoch 5 of 8", (0.1, 5, 8)),
+    cases = [("lr0=0.1, the first of 8 epochs", (0.1, 1, 8)), ("lr0=0.1, epoch 3 of 8", (0.1, 3, 8)),
              ("lr0=0.1, the last of 8 epochs", (0.1, 8, 8)), ("lr0=0.5, epoch 3 of 10", (0.5, 3, 10)),
              ("lr0=0.02, epoch 2 of 3", (0.02, 2, 3))]
     mistakes = [

@@ -88,8 +88,8 @@ EXERCISES = {
            "`(n, n_in)` by `(n_in, n_out)`. A vector of `n_out` biases is added to every row by broadcasting.",
            "def my_layer(X, W, b):",
            '''    return X @ W + b''', before=True),
-        ex("def forward_vectorized(", "forward",
-           "Before you read the next cell: vectorize the loops above. Write `my_forward(params, X)`, the output "
+        ex(("### Vectorized", "def forward_vectorized("), "forward",
+           "Before you read on: vectorize the loops above. Write `my_forward(params, X)`, the output "
            "probabilities `(n, 10)` of the 784-h-10 network for a whole batch `X` `(n, 784)`: "
            "$Z_1 = X W_1 + b_1$, $A_1 = \\mathrm{ReLU}(Z_1)$, $Z_2 = A_1 W_2 + b_2$, then `nn.softmax(Z2)` "
            "(notebook 03 builds softmax). `params` holds `W1`, `b1`, `W2`, `b2` as `nn.init_params` makes them.",

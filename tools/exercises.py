@@ -370,14 +370,28 @@ EXERCISES = {
 }
 
 
+# Hints for entries written as plain 5-tuples ``(anchor, name, task, signature, solution)``, without one
+HINTS = {
+    "sgd_step": "Every parameter, biases included, moves against its own gradient, scaled by the learning rate: "
+                "one pass over the keys that builds a new dict.",
+    "minibatches": "One permutation of $0, \\dots, n-1$ from the seeded generator, then consecutive slices of "
+                   "`batch_size` entries starting at 0, `batch_size`, `2 * batch_size`, ...; the last slice comes "
+                   "out shorter by itself, since slicing stops at the end.",
+    "train_epoch": "The loop of the text, with the pieces called by their names: the batches of one epoch from "
+                   "`minibatches(len(X), batch_size, rng)`; for each batch a forward pass on its rows, the "
+                   "backward pass with its labels, and one `sgd_step`. Return the parameters after the last step.",
+}
+
+
 def as_exercise(entry) -> Exercise:
-    """An entry as an Exercise; a plain 5-tuple ``(anchor, name, task, signature, solution)`` has no hint yet."""
+    """An entry as an Exercise; a plain 5-tuple ``(anchor, name, task, signature, solution)`` takes its hint
+    from ``HINTS``."""
     if isinstance(entry, Exercise):
         return entry
     if isinstance(entry, dict):
         return Exercise(**entry)
     anchor, name, task, signature, solution = entry
-    return Exercise(anchor, name, task, "", signature, solution)
+    return Exercise(anchor, name, task, HINTS.get(name, ""), signature, solution)
 
 
 def cell(kind: str, source: str, part: str, name: str) -> dict:
@@ -466,7 +480,7 @@ def apply(path: Path) -> bool:
 
 
 def main(names):
-    for name in names or EXERCISES:
+    for name in names or [name for name in EXERCISES if (NOTEBOOKS / name).exists()]:
         changed = apply(NOTEBOOKS / name)
         missing = [as_exercise(e).name for e in EXERCISES[name] if not as_exercise(e).hint]
         print(f"{name}: {len(EXERCISES[name])} exercises, " + ("rewritten" if changed else "unchanged")

@@ -13,7 +13,7 @@ from .gradcheck import gradient_check, numerical_gradient, relative_error
 from .losses import cross_entropy, cross_entropy_from_logits, logsumexp, one_hot, softmax
 from .metrics import accuracy, confusion_matrix, most_confident_mistakes, precision_recall
 from .network import backward, dropout_mask, forward, init_params, layer_sizes, predict, predict_proba
-from .optimizers import SGD, Adam, Momentum, make_optimizer
+from .optimizers import SGD, Adam, Momentum, cosine_lr, make_optimizer
 from .serialization import load_params, save_params
 from .training import DivergenceError, EarlyStopping, History, StopTraining, batch_gradient, evaluate, train
 
@@ -26,7 +26,7 @@ __all__ = [
     "cross_entropy", "cross_entropy_from_logits", "logsumexp", "one_hot", "softmax",
     "accuracy", "confusion_matrix", "most_confident_mistakes", "precision_recall",
     "backward", "dropout_mask", "forward", "init_params", "layer_sizes", "predict", "predict_proba",
-    "SGD", "Adam", "Momentum", "make_optimizer",
+    "SGD", "Adam", "Momentum", "cosine_lr", "make_optimizer",
     "load_params", "save_params",
     "DivergenceError", "EarlyStopping", "History", "StopTraining", "batch_gradient", "evaluate", "train",
 ]

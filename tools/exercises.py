@@ -1,136 +1,251 @@
 """Put the exercises into the notebooks, or put them back after a notebook changed:
 
     python tools/exercises.py            # then re-execute the notebooks (CONTRIBUTING.md)
+    python tools/exercises.py 04_backpropagation.ipynb
 
-Each exercise is four cells inserted after an anchor cell, found by a piece of its text: a Markdown task,
-a skeleton for the learner (``def my_softmax(Z): ... raise NotImplementedError``), a cell that calls its
-checker (``check.softmax(my_softmax)``), and the solution in a collapsed ``<details>`` block. The notebook
-also gets ``from nn_helpers import check`` in its import cell and ``check.progress(...)`` at the end.
-The cells carry ``metadata.exercise`` (learners do not see it): running the script again first removes
-every cell it added, so editing an exercise here and re-running is all it takes.
+Each exercise is five cells inserted next to an anchor cell, found by a piece of its text: a Markdown task,
+a folded **Hint** (the idea or the shape of the answer, not the code), a skeleton for the learner
+(``def my_softmax(Z): ... raise NotImplementedError``), a cell that calls its checker
+(``check.softmax(my_softmax)``), and the solution in a folded ``<details>`` block. An exercise goes *after*
+its anchor, or *before* it (``before=True``) when the anchor is the worked code that answers it: the learner
+tries first, then reads on. The notebook also gets ``from nn_helpers import check`` in its import cell and
+``check.progress(...)`` at the end.
+
+The cells carry ``metadata.exercise`` (learners do not see it): running the script again first removes every
+cell it added, so editing an exercise here and re-running is all it takes. A notebook whose exercise cells
+come out the same as they are is not rewritten, so its stored outputs stay and a second run changes no byte.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
-# notebook -> list of exercises: (anchor text, checker name, task Markdown, skeleton's signature, solution body)
+
+@dataclass(frozen=True)
+class Exercise:
+    anchor: str | tuple  # a piece of text of exactly one cell (not an exercise cell); or a tuple of
+    #                      alternatives, the first one found is used
+    name: str          # the checker's name: check.<name>(my_<name>)
+    task: str          # Markdown: what to write, with every word the learner needs
+    hint: str          # Markdown: the idea or the shape to aim for, not the code
+    signature: str     # the skeleton's first line, "def my_<name>(...):"
+    solution: str      # the body of the solution
+    before: bool = False   # insert before the anchor (the anchor is the worked code that answers it)
+
+
+def ex(anchor, name, task, hint, signature, solution, before=False) -> Exercise:
+    return Exercise(anchor, name, task, hint, signature, solution, before)
+
+
+# notebook -> its exercises, in the order they appear in the notebook
 EXERCISES = {
     "01_data.ipynb": [
-        ('labels_mine = np.frombuffer(raw_labels', "parse_idx",
-         "Write `my_parse_idx(raw)` for **any** IDX file of unsigned bytes: byte 3 of the magic number is the "
-         "number of dimensions `ndim`; then come `ndim` big-endian uint32 sizes, then the data. Return a "
-         "`uint8` array of shape `(count, rows, cols)` for images or `(count,)` for labels. The checker feeds "
-         "it a label file, small images of 4 x 5 pixels and MNIST-sized ones.",
-         "def my_parse_idx(raw):",
-         '''    ndim = raw[3]
+        ex('labels_mine = np.frombuffer(raw_labels', "parse_idx",
+           "Write `my_parse_idx(raw)` for **any** IDX file of unsigned bytes, not only the two above: byte 3 of "
+           "the magic number is the number of dimensions `ndim`; then come `ndim` big-endian uint32 sizes, then "
+           "the data. Return a `uint8` array of shape `(count, rows, cols)` for images or `(count,)` for labels. "
+           "The checker feeds it a label file, small images of 4 x 5 pixels and MNIST-sized ones.",
+           "The header is $4 + 4 \\cdot$ `ndim` bytes long. Read the `ndim` sizes in a loop, each four bytes "
+           "decoded as above with `int.from_bytes(..., \"big\")`, and collect them into a tuple: that tuple is "
+           "the shape. The data start where the header ends (`offset=` of `np.frombuffer`).",
+           "def my_parse_idx(raw):",
+           '''    ndim = raw[3]
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)'''),
-        ("assert np.array_equal(X, nn.to_features(images))", "to_features",
-         "Write `my_to_features(images)`: images `(n, 28, 28)` of 0..255 pixels -> the feature matrix `X` of "
-         "shape `(n, 784)`, one image per row (flattened row by row), floats in 0..1.",
-         "def my_to_features(images):",
-         '''    return images.reshape(len(images), 28 * 28).astype(np.float32) / 255'''),
-        ("assert np.all(np.abs(val_counts / 5000", "train_val_split",
-         "Write `my_train_val_split(X, y, n_val, seed)`: shuffle the samples with "
-         "`np.random.default_rng(seed)`, hold out `n_val` of them, and return "
-         "`X_train, y_train, X_val, y_val`. Any shuffle is fine, as long as each image keeps its label, no "
-         "image is lost or repeated, and the same seed gives the same split.",
-         "def my_train_val_split(X, y, n_val, seed):",
-         '''    order = np.random.default_rng(seed).permutation(len(X))
+        ex("X = images.reshape(len(images), 28 * 28)", "to_features",
+           "Before you run the next cell, which does it: write `my_to_features(images)`, the two steps above as "
+           "one function. Images `(n, 28, 28)` of 0..255 pixels -> the feature matrix `X` of shape `(n, 784)`, "
+           "one image per row (flattened row by row, pixel $(r, c)$ at position $28r + c$), floats in 0..1.",
+           "One `reshape` that keeps the first axis ($n$ images) and merges the other two, and one division "
+           "that scales and turns the integers into floats. NumPy's `reshape` reads an array row by row, the "
+           "order the text asks for.",
+           "def my_to_features(images):",
+           '''    return images.reshape(len(images), 28 * 28).astype(np.float32) / 255''', before=True),
+        ex("assert np.all(np.abs(val_counts / 5000", "train_val_split",
+           "`nn.train_val_split` made the split above. Write your own, `my_train_val_split(X, y, n_val, seed)`: "
+           "shuffle the samples with `np.random.default_rng(seed)`, hold out `n_val` of them, and return "
+           "`X_train, y_train, X_val, y_val`. Any shuffle is fine, as long as each image keeps its label, no "
+           "image is lost or repeated, and the same seed gives the same split.",
+           "Shuffle the row numbers $0, \\dots, n-1$, not the data: one random permutation from the seeded "
+           "generator. Its first `n_val` entries name the validation rows, the rest the training rows; index "
+           "`X` and `y` with the same index arrays, and every label follows its image.",
+           "def my_train_val_split(X, y, n_val, seed):",
+           '''    order = np.random.default_rng(seed).permutation(len(X))
     val, train = order[:n_val], order[n_val:]
     return X[train], y[train], X[val], y[val]'''),
     ],
     "02_forward_pass.ipynb": [
-        ("X_cols_stored = np.ascontiguousarray", "layer",
-         "Write `my_layer(X, W, b)`, one layer's weighted sums $Z = X W + b$ with samples in rows: `X` is "
-         "`(n, n_in)`, `W` is `(n_in, n_out)`, `b` is `(n_out,)`, and `Z` is `(n, n_out)`.",
-         "def my_layer(X, W, b):",
-         '''    return X @ W + b'''),
-        ("untrained accuracy on 10,000 images", "forward",
-         "Write `my_forward(params, X)`: the output probabilities `(n, 10)` of the 784-h-10 network, "
-         "$Z_1 = X W_1 + b_1$, $A_1 = \\mathrm{ReLU}(Z_1)$, $Z_2 = A_1 W_2 + b_2$, then `nn.softmax(Z2)` "
-         "(notebook 03 builds softmax). `params` holds `W1`, `b1`, `W2`, `b2` as `nn.init_params` makes them.",
-         "def my_forward(params, X):",
-         '''    Z1 = X @ params["W1"] + params["b1"]
+        ex("Z1 = X_few @ W1 + b1", "layer",
+           "Before you read on: write `my_layer(X, W, b)`, one layer's weighted sums $Z = X W + b$ with "
+           "samples in rows. `X` is `(n, n_in)`, `W` is `(n_in, n_out)`, `b` is `(n_out,)`, and `Z` is "
+           "`(n, n_out)`. The next cell computes it for the first five images.",
+           "All $n \\cdot n_\\text{out}$ sums at once are one matrix product; check that its shapes fit, "
+           "`(n, n_in)` by `(n_in, n_out)`. A vector of `n_out` biases is added to every row by broadcasting.",
+           "def my_layer(X, W, b):",
+           '''    return X @ W + b''', before=True),
+        ex(("### Vectorized", "def forward_vectorized("), "forward",
+           "Before you read on: vectorize the loops above. Write `my_forward(params, X)`, the output "
+           "probabilities `(n, 10)` of the 784-h-10 network for a whole batch `X` `(n, 784)`: "
+           "$Z_1 = X W_1 + b_1$, $A_1 = \\mathrm{ReLU}(Z_1)$, $Z_2 = A_1 W_2 + b_2$, then `nn.softmax(Z2)` "
+           "(notebook 03 builds softmax). `params` holds `W1`, `b1`, `W2`, `b2` as `nn.init_params` makes them.",
+           "Each loop over neurons and pixels is one matrix product plus a bias, as in `my_layer`: two layers, "
+           "two products. ReLU acts entry by entry (`np.maximum` against 0); softmax comes last, from "
+           "`nn.softmax`, on the output layer only.",
+           "def my_forward(params, X):",
+           '''    Z1 = X @ params["W1"] + params["b1"]
     A1 = np.maximum(Z1, 0)
     Z2 = A1 @ params["W2"] + params["b2"]
-    return nn.softmax(Z2)'''),
-        ("images with a probability > 0.99", "he_init",
-         "Write `my_he_init(n_in, n_out, seed)`: He-initialized weights of shape `(n_in, n_out)`, drawn from "
-         "a normal distribution with mean 0 and standard deviation $\\sqrt{2 / n_\\text{in}}$ by "
-         "`np.random.default_rng(seed)`. The checker measures the mean and spread of what you return.",
-         "def my_he_init(n_in, n_out, seed):",
-         '''    rng = np.random.default_rng(seed)
+    return nn.softmax(Z2)''', before=True),
+        ex("images with a probability > 0.99", "he_init",
+           "`nn.init_params(..., init=\"he\")` drew the weights above. Write `my_he_init(n_in, n_out, seed)`: "
+           "He-initialized weights of shape `(n_in, n_out)`, drawn from a normal distribution with mean 0 and "
+           "the variance of the table, $\\sigma^2 = 2 / n_\\text{in}$, by `np.random.default_rng(seed)`. The "
+           "checker measures the mean and spread of what you return.",
+           "The table gives a variance; a normal distribution is specified by its standard deviation, the "
+           "square root of the variance. The generator's `normal` takes the mean, the standard deviation and "
+           "the shape.",
+           "def my_he_init(n_in, n_out, seed):",
+           '''    rng = np.random.default_rng(seed)
     return rng.normal(0, np.sqrt(2 / n_in), size=(n_in, n_out))'''),
     ],
     "03_softmax_cross_entropy.ipynb": [
-        ("A_batch = softmax_naive(Z)", "softmax",
-         "Before you read on, fix both problems: write `my_softmax(Z)` for logits `Z` of shape `(n, k)` that "
-         "returns probabilities of the same shape, **each row** summing to 1, and never overflows, not even "
-         "for logits of 1000. (The next section shows one way.)",
-         "def my_softmax(Z):",
-         '''    E = np.exp(Z - Z.max(axis=1, keepdims=True))   # every exponent <= 0: no overflow
+        ex("A_batch = softmax_naive(Z)", "softmax",
+           "Before you read on, fix both problems: write `my_softmax(Z)` for logits `Z` of shape `(n, k)` that "
+           "returns probabilities of the same shape, **each row** summing to 1, and never overflows, not even "
+           "for logits of 1000. (The next section shows one way.)",
+           "Softmax does not change when you subtract the same number from every logit of a row: the factor "
+           "$e^{-c}$ cancels between the numerator and the sum. Which $c$ makes every exponent at most 0? Take "
+           "it for each row, and keep the row statistics as columns, shape `(n, 1)`, so that they broadcast "
+           "across the rows.",
+           "def my_softmax(Z):",
+           '''    E = np.exp(Z - Z.max(axis=1, keepdims=True))   # every exponent <= 0: no overflow
     return E / E.sum(axis=1, keepdims=True)'''),
-        ("assert np.array_equal(Y, np.eye(10)[y])", "one_hot",
-         "Write `my_one_hot(y, n_classes=10)`: labels `(n,)` -> `Y` of shape `(n, n_classes)` with a 1 at "
-         "`Y[i, y[i]]` and 0 elsewhere, without `np.eye`.",
-         "def my_one_hot(y, n_classes=10):",
-         '''    Y = np.zeros((len(y), n_classes))
+        ex("assert np.array_equal(Y, np.eye(10)[y])", "one_hot",
+           "Rows of the identity matrix are one way. Write `my_one_hot(y, n_classes=10)` **without** `np.eye` "
+           "(the checker looks): labels `(n,)` -> `Y` of shape `(n, n_classes)` with a 1 at `Y[i, y[i]]` and "
+           "0 elsewhere. The indexing you need is the one notebook 04 uses for the output layer's gradient.",
+           "Start from zeros of the final shape. NumPy sets one entry per row in a single assignment when you "
+           "index with two arrays of the same length: the row numbers $0, \\dots, n-1$, and for each row the "
+           "column to set.",
+           "def my_one_hot(y, n_classes=10):",
+           '''    Y = np.zeros((len(y), n_classes))
     Y[np.arange(len(y)), y] = 1
     return Y'''),
-        ("uniform_guess = np.full((1, 10), 0.1)", "cross_entropy",
-         "Write `my_cross_entropy(probs, y)`: the mean cross-entropy $J = \\frac{1}{n} \\sum_i -\\log "
-         "A_{i, y_i}$ of probabilities `probs` `(n, k)` and labels `y` `(n,)`, as one number.",
-         "def my_cross_entropy(probs, y):",
-         '''    p = probs[np.arange(len(y)), y]      # the probability of each sample's correct class
-    return -np.mean(np.log(p))'''),
+        ex("uniform_guess = np.full((1, 10), 0.1)", "cross_entropy",
+           "The cell above did one image with the one-hot `Y`. Write the batch version, "
+           "`my_cross_entropy(probs, y)`: the mean cross-entropy $J = \\frac{1}{n} \\sum_i -\\log "
+           "\\hat y_{i, y_i}$ of probabilities `probs` `(n, k)` and labels `y` `(n,)`, as one number, without "
+           "building `Y`. A probability of exactly 0 happens (section 1: it underflows) and must not give "
+           "`inf`: count it as $10^{-12}$, the clip `nn.cross_entropy` uses.",
+           "Pick one probability per row, the correct class's, with the two-array indexing of `my_one_hot`. "
+           "Raise each to at least $10^{-12}$ before the logarithm (`np.maximum` or `np.clip`), then take the "
+           "mean of minus the logs.",
+           "def my_cross_entropy(probs, y):",
+           '''    p = probs[np.arange(len(y)), y]      # the probability of each sample's correct class
+    return -np.mean(np.log(np.maximum(p, 1e-12)))'''),
     ],
     "04_backpropagation.ipynb": [
-        ("assert np.allclose(dZ2.sum(axis=1), 0)  # each row", "output_gradient",
-         "Write `my_output_gradient(A2, y)`: $dZ_2 = (A_2 - Y) / m$ for the output probabilities `A2` "
-         "`(m, 10)` and the labels `y` `(m,)`, as one function that works for any batch size.",
-         "def my_output_gradient(A2, y):",
-         '''    m = len(y)
+        ex("dZ2 = (A2 - Y) / ", "output_gradient",
+           "Before you run the next cell: write `my_output_gradient(A2, y)`, the formula above for the output "
+           "probabilities `A2` `(n, 10)` and the labels `y` `(n,)` (integers, not one-hot: build what you need "
+           "from them), as one function that works for any batch size $n$.",
+           "`A2 - Y` is `A2` with 1 subtracted at each row's correct class, column `y[i]` of row `i` (the "
+           "two-array indexing of notebook 03's `one_hot`). The factor $1/n$ comes from the mean, and $n$ is the "
+           "number of labels.",
+           "def my_output_gradient(A2, y):",
+           '''    n = len(y)
     Y = np.zeros_like(A2)
-    Y[np.arange(m), y] = 1
-    return (A2 - Y) / m'''),
-        ('mine = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}', "backward",
-         "Write the whole backward pass as `my_backward(params, cache, y)`: it gets `params` and the `cache` "
-         "of `nn.forward` (`cache[\"A0\"]` is `X`, then `Z1`, `A1`, `Z2`, `A2`) and returns "
-         "`{\"W1\": dW1, \"b1\": db1, \"W2\": dW2, \"b2\": db2}`, each of its parameter's shape.",
-         "def my_backward(params, cache, y):",
-         '''    X, Z1, A1, A2 = cache["A0"], cache["Z1"], cache["A1"], cache["A2"]
-    m = len(y)
+    Y[np.arange(n), y] = 1
+    return (A2 - Y) / n''', before=True),
+        ex("The second layer's weights", "backward",
+           "Try the whole backward pass before you read sections 3 to 5, which derive it line by line (come "
+           "back here if you get stuck, or after reading them): write `my_backward(params, cache, y)`. It gets "
+           "`params` and the `cache` of `nn.forward` (`cache[\"A0\"]` is `X`, then `Z1`, `A1`, `Z2`, `A2`) and "
+           "returns `{\"W1\": dW1, \"b1\": db1, \"W2\": dW2, \"b2\": db2}`, each of its parameter's shape.",
+           "Work backwards from $dZ_2$ (section 2). Every gradient has the shape of what it is the gradient "
+           "of, and for a product of two matrices usually only one arrangement has that shape: $dW_2$ "
+           "combines $A_1$ $(n \\times h)$ and $dZ_2$ $(n \\times 10)$ into $(h \\times 10)$. A bias is added to "
+           "every row, so its gradient sums over the rows. Going back from $Z_2$ into $A_1$ goes through "
+           "$W_2$ transposed, and going back through ReLU multiplies entry by entry by its slope, 1 where "
+           "$Z_1 > 0$ and 0 elsewhere.",
+           "def my_backward(params, cache, y):",
+           '''    X, Z1, A1, A2 = cache["A0"], cache["Z1"], cache["A1"], cache["A2"]
+    n = len(y)
     dZ2 = A2.copy()
-    dZ2[np.arange(m), y] -= 1
-    dZ2 /= m                                  # (A2 - Y) / m
+    dZ2[np.arange(n), y] -= 1
+    dZ2 /= n                                  # (A2 - Y) / n
     dW2 = A1.T @ dZ2
     db2 = dZ2.sum(axis=0)
     dZ1 = (dZ2 @ params["W2"].T) * (Z1 > 0)   # the ReLU mask
     dW1 = X.T @ dZ1
     db1 = dZ1.sum(axis=0)
-    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}'''),
-        ("The row of zeros in `dW2` is no accident", "numerical_gradient",
-         "Write `my_numerical_gradient(f, x, eps)`: the central-difference gradient of a function `f` that "
-         "maps an array `x` (any shape) to a number, "
-         "$\\frac{\\partial f}{\\partial x_i} \\approx \\frac{f(x + \\varepsilon e_i) - f(x - \\varepsilon e_i)}"
-         "{2 \\varepsilon}$, one entry at a time. Return an array of the shape of `x`.",
-         "def my_numerical_gradient(f, x, eps=1e-6):",
-         '''    grad = np.zeros_like(x, dtype=float)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + eps
+    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}''', before=True),
+        ex('mine = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}', "backward_tanh",
+           "A derivation of your own: the same 784-h-10 network with a **tanh** hidden layer, "
+           "$A_1 = \\tanh(Z_1)$, $\\tanh z = \\frac{e^z - e^{-z}}{e^z + e^{-z}}$. First derive $\\tanh'(z)$ "
+           "and write it in terms of $\\tanh z$ itself; then write `my_backward_tanh(params, cache, y)`, with "
+           "`cache` from `nn.forward(params, X, activation=\"tanh\")` (it holds `A0` = `X`, `Z1`, `A1`, `Z2`, "
+           "`A2`), returning the four gradients as `my_backward` does.",
+           "Only one line of the ReLU backward pass changes: the factor that takes $dA_1$ to $dZ_1$. The "
+           "quotient rule gives $\\tanh'(z) = \\frac{(e^z + e^{-z})^2 - (e^z - e^{-z})^2}{(e^z + e^{-z})^2}$; "
+           "split the fraction. The forward pass already stored $\\tanh(Z_1)$: it is $A_1$.",
+           "def my_backward_tanh(params, cache, y):",
+           '''    X, A1, A2 = cache["A0"], cache["A1"], cache["A2"]
+    n = len(y)
+    dZ2 = A2.copy()
+    dZ2[np.arange(n), y] -= 1
+    dZ2 /= n                                  # (A2 - Y) / n, as with ReLU
+    dA1 = dZ2 @ params["W2"].T
+    dZ1 = dA1 * (1 - A1**2)                   # tanh'(z) = 1 - tanh(z)**2, and tanh(Z1) is A1
+    return {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": A1.T @ dZ2, "b2": dZ2.sum(axis=0)}'''),
+        ex(("def backward_deep(params, cache, y):", "Checking gradients with finite differences"), "backward_deep",
+           "`nn.backward` works for any number of layers. Derive the general step and write "
+           "`my_backward_deep(params, cache, y)` for a ReLU network with $L$ weight layers, `W1`, `b1`, ..., "
+           "`WL`, `bL` ($L$ = `len(params) // 2`); `cache` from `nn.forward` holds `A0` = `X`, `Z1`, `A1`, ..., "
+           "`ZL`, `AL` (the probabilities). Return every `dWl` and `dbl` under the parameter's name. The checker "
+           "tries networks with 1, 2, 3 and 4 weight layers.",
+           "Every layer has the form $Z_l = A_{l-1} W_l + b_l$, so sections 3 and 5 hold for each layer with "
+           "$A_{l-1}$ as its input, and section 4 takes $dZ_l$ back to $dZ_{l-1}$ through $W_l$ and the ReLU "
+           "of layer $l - 1$. Start from $dZ_L$ as in section 2 and loop $l = L, L-1, \\dots, 1$; below layer 1 "
+           "there is only $X$, nothing left to go back through. The output layer has softmax, not ReLU.",
+           "def my_backward_deep(params, cache, y):",
+           '''    L = len(params) // 2                      # W1..WL and b1..bL
+    n = len(y)
+    dZ = cache[f"A{L}"].copy()
+    dZ[np.arange(n), y] -= 1
+    dZ /= n                                   # dZ_L = (A_L - Y) / n
+    grads = {}
+    for l in range(L, 0, -1):
+        grads[f"W{l}"] = cache[f"A{l - 1}"].T @ dZ
+        grads[f"b{l}"] = dZ.sum(axis=0)
+        if l > 1:                             # back through W_l and the ReLU of layer l - 1
+            dZ = (dZ @ params[f"W{l}"].T) * (cache[f"Z{l - 1}"] > 0)
+    return grads''', before=True),
+        ex("X_tiny = rng.random((6, 4))", "numerical_gradient",
+           "Before you read the next cell (it runs this loop on a tiny network): write "
+           "`my_numerical_gradient(f, x, h=1e-6)`, the central-difference gradient of a function `f` that "
+           "maps an array `x` (any shape) to a number, "
+           "$\\frac{\\partial f}{\\partial x_j} \\approx \\frac{f(x + h e_j) - f(x - h e_j)}{2h}$, one entry "
+           "$x_j$ at a time ($e_j$ is 1 at entry $j$ and 0 elsewhere). Return an array of the shape of `x`.",
+           "Visit every entry of `x`, whatever its shape: for a 2-D array an entry is a pair `(i, j)`, and "
+           "`np.ndindex(x.shape)` yields them all. At each, set that one entry to `old + h`, evaluate, to "
+           "`old - h`, evaluate, and put `old` back before the next entry.",
+           "def my_numerical_gradient(f, x, h=1e-6):",
+           '''    grad = np.zeros_like(x, dtype=float)
+    for j in np.ndindex(x.shape):
+        old = x[j]
+        x[j] = old + h
         plus = f(x)
-        x[i] = old - eps
+        x[j] = old - h
         minus = f(x)
-        x[i] = old                            # put it back before the next entry
-        grad[i] = (plus - minus) / (2 * eps)
-    return grad'''),
+        x[j] = old                            # put it back before the next entry
+        grad[j] = (plus - minus) / (2 * h)
+    return grad''', before=True),
     ],
     "05_training_loop.ipynb": [
         ("so the promise only holds for small enough steps", "sgd_step",
@@ -162,42 +277,150 @@ EXERCISES = {
     return params'''),
     ],
     "06_training.ipynb": [
-        ("params3, row3 = run(step3)", "momentum_step",
-         "Write `my_momentum_step(params, grads, velocity, lr, beta)`: $v \\leftarrow \\beta v + dp$, "
-         "$p \\leftarrow p - \\alpha v$ for every parameter; `velocity` is a dict like `params` (zeros at the "
-         "first step). Return `(params, velocity)`, both updated.",
-         "def my_momentum_step(params, grads, velocity, lr, beta):",
-         '''    velocity = {key: beta * velocity[key] + grads[key] for key in params}
+        ex("params3, row3 = run(step3)", "momentum_step",
+           "Write `my_momentum_step(params, grads, velocity, lr, beta)`: $u \\leftarrow \\beta u + \\nabla J$, "
+           "$\\theta \\leftarrow \\theta - \\eta u$ for every parameter (`W1`, `b1`, ...); `velocity` is a dict "
+           "like `params` (zeros at the first step). Return `(params, velocity)`, both updated.",
+           "Two passes over the keys, in this order: first every new velocity, from the old one and the "
+           "gradient; then every new parameter, from the new velocity. Return both dicts: the caller keeps "
+           "the velocity for the next step.",
+           "def my_momentum_step(params, grads, velocity, lr, beta):",
+           '''    velocity = {key: beta * velocity[key] + grads[key] for key in params}
     params = {key: params[key] - lr * velocity[key] for key in params}
     return params, velocity'''),
+        ex("params4, row4 = run(step4)", "adam_step",
+           "Write one Adam step, `my_adam_step(params, grads, m, v, t, lr, beta1, beta2, eps)`, for every "
+           "parameter with gradient $g$: $m \\leftarrow \\beta_1 m + (1 - \\beta_1) g$, "
+           "$v \\leftarrow \\beta_2 v + (1 - \\beta_2) g^2$, $\\hat m = m / (1 - \\beta_1^t)$, "
+           "$\\hat v = v / (1 - \\beta_2^t)$, $\\theta \\leftarrow \\theta - \\eta\\, \\hat m / (\\sqrt{\\hat v} + "
+           "\\epsilon)$. `m` and `v` are dicts like `params` (zeros before the first step), `t` is the step "
+           "number counted from 1. Return `(params, m, v)`.",
+           "Per key: update `m` from $g$ and `v` from $g^2$; correct both with the step number as the exponent; "
+           "step with the corrected ones. The corrected $\\hat m, \\hat v$ are for this step's update only: "
+           "return the uncorrected `m` and `v`, which the next step continues from.",
+           "def my_adam_step(params, grads, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):",
+           '''    m = {k: beta1 * m[k] + (1 - beta1) * grads[k] for k in params}
+    v = {k: beta2 * v[k] + (1 - beta2) * grads[k] ** 2 for k in params}
+    m_hat = {k: m[k] / (1 - beta1**t) for k in params}   # the bias correction, for this step only
+    v_hat = {k: v[k] / (1 - beta2**t) for k in params}
+    params = {k: params[k] - lr * m_hat[k] / (np.sqrt(v_hat[k]) + eps) for k in params}
+    return params, m, v'''),
+        ex("schedule = [", "cosine_lr",
+           "Before the next cell computes the schedule: write `my_cosine_lr(lr0, epoch, epochs)`, the learning "
+           "rate of epoch $e$ = `epoch` of $E$ = `epochs`, "
+           "$\\eta_e = \\frac{\\eta_0}{2}\\left(1 + \\cos\\frac{\\pi (e - 1)}{E}\\right)$, epochs counted from "
+           "1, as `nn.cosine_lr` does.",
+           "The angle $\\pi (e - 1) / E$ runs from 0 at the first epoch to just below $\\pi$ at the last, so "
+           "$(1 + \\cos)/2$ glides from 1 towards 0. One line; `np.cos` and `np.pi` (or the `math` module) "
+           "are all it needs.",
+           "def my_cosine_lr(lr0, epoch, epochs):",
+           '''    return lr0 * (1 + np.cos(np.pi * (epoch - 1) / epochs)) / 2''', before=True),
     ],
     "07_evaluation.ipynb": [
-        ("C = nn.confusion_matrix(y_test, y_pred)", "confusion_matrix",
-         "Write `my_confusion_matrix(y_true, y_pred, n_classes=10)`: `C[i, j]` = the number of samples of "
-         "true class `i` predicted as `j`, shape `(n_classes, n_classes)`.",
-         "def my_confusion_matrix(y_true, y_pred, n_classes=10):",
-         '''    C = np.zeros((n_classes, n_classes), dtype=int)
+        ex("C = nn.confusion_matrix(y_test, y_pred)", "confusion_matrix",
+           "`nn.confusion_matrix` counted the matrix above. Write `my_confusion_matrix(y_true, y_pred, "
+           "n_classes=10)`: `C[i, j]` = the number of samples of true class `i` predicted as `j`, shape "
+           "`(n_classes, n_classes)`, whatever labels the batch holds.",
+           "Start from an `(n_classes, n_classes)` array of integer zeros and add 1 at (true, predicted) for "
+           "every sample. Careful: with index arrays, `C[rows, cols] += 1` adds only once for a pair that "
+           "occurs several times; a loop over the samples, or `np.add.at`, adds every time.",
+           "def my_confusion_matrix(y_true, y_pred, n_classes=10):",
+           '''    C = np.zeros((n_classes, n_classes), dtype=int)
     np.add.at(C, (y_true, y_pred), 1)        # C[y_true, y_pred] += 1 would count repeats once
     return C'''),
-        ("lowest recall: digit", "precision_recall",
-         "Write `my_precision_recall(C)`: per-class precision and recall from a confusion matrix, returned "
-         "as `(precision, recall)`. A class that is never predicted (or never occurs) gets 0, not `nan`.",
-         "def my_precision_recall(C):",
-         '''    tp = np.diag(C).astype(float)
+        ex("precision = np.diag(C) / C.sum(axis=0)", "precision_recall",
+           "Before you read the next cell: write `my_precision_recall(C)`, the per-class precision and recall "
+           "of the formulas above from a confusion matrix, returned as `(precision, recall)`. A class that is "
+           "never predicted (or never occurs) gets 0, not `nan`: the checker tries one.",
+           "The correct counts are the diagonal. Precision divides them by the column sums (everything called "
+           "$k$), recall by the row sums (everything that is $k$). Where a sum is 0, write 0 instead of "
+           "dividing: `np.divide` takes `where=` and `out=`.",
+           "def my_precision_recall(C):",
+           '''    tp = np.diag(C).astype(float)
     predicted, actual = C.sum(axis=0), C.sum(axis=1)
     precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
     recall = np.divide(tp, actual, out=np.zeros_like(tp), where=actual > 0)
-    return precision, recall'''),
-        ("The 12 most confident mistakes on the test set", "most_confident_mistakes",
-         "Write `my_most_confident_mistakes(y_true, probs, k)`: the indices of the `k` wrong predictions "
-         "made with the highest probability, most confident first.",
-         "def my_most_confident_mistakes(y_true, probs, k):",
-         '''    pred = probs.argmax(axis=1)
+    return precision, recall''', before=True),
+        ex("mistakes = nn.most_confident_mistakes(", "most_confident_mistakes",
+           "Before the next cell finds them with `nn.most_confident_mistakes`: write "
+           "`my_most_confident_mistakes(y_true, probs, k)`, the indices of the `k` wrong predictions made with "
+           "the highest probability, most confident first.",
+           "Predict (the argmax of each row), keep the indices where the prediction differs from the truth, "
+           "look up the probability of each of those predictions, and order the kept indices by it, largest "
+           "first. `np.argsort` sorts ascending: sort minus the values.",
+           "def my_most_confident_mistakes(y_true, probs, k):",
+           '''    pred = probs.argmax(axis=1)
     wrong = np.flatnonzero(pred != y_true)
     confidence = probs[wrong, pred[wrong]]
-    return wrong[np.argsort(-confidence, kind="stable")[:k]]'''),
+    return wrong[np.argsort(-confidence, kind="stable")[:k]]''', before=True),
+    ],
+    "08_regularization.ipynb": [
+        ex("lam = 5e-3", "l2_gradient",
+           "Before the next cell does it for one matrix: write `my_l2_gradient(params, grads, lam)`, the "
+           "gradients of $J + \\frac{\\lambda}{2} \\sum_l \\lVert W_l \\rVert^2$ from the gradients `grads` of "
+           "$J$, for every parameter of any network (`W1`, `b1`, `W2`, ...). Derive the penalty's gradient "
+           "first; the biases carry no penalty. Return a new dict with every key.",
+           "$\\lVert W \\rVert^2$ is the sum of the squares of the entries, so each weight $w$ contributes "
+           "$\\frac{\\lambda}{2} w^2$, whose derivative is what you add to that weight's gradient. The weights' "
+           "keys start with `\"W\"`; the biases' gradients pass through unchanged.",
+           "def my_l2_gradient(params, grads, lam):",
+           '''    return {key: grads[key] + lam * params[key] if key.startswith("W") else grads[key] for key in params}''',
+           before=True),
+        ex("stopper = nn.EarlyStopping(patience=3)", "early_stopping",
+           "Before the next cell trains with `nn.EarlyStopping`: write its rule as "
+           "`my_early_stopping(val_losses, patience)`. `val_losses` is the validation loss after epochs "
+           "1, 2, ...; return `(best_epoch, stop_epoch)`, both counted from 1: the epoch $e^\\star$ of the lowest "
+           "loss seen so far when training stops, and the epoch after which it stops, the first with "
+           "$e - e^\\star \\ge p$ (`patience`), or the last epoch if that never happens. Only a strictly lower "
+           "loss is a new best.",
+           "Walk through the losses once with the epoch number (`enumerate(..., start=1)`), remembering the "
+           "best loss so far and its epoch. A lower loss is a new best; otherwise, the moment "
+           "$e - e^\\star$ reaches the patience, return. If the loop ends, training ran to the last epoch.",
+           "def my_early_stopping(val_losses, patience):",
+           '''    best, best_loss = 0, float("inf")
+    for epoch, loss in enumerate(val_losses, start=1):
+        if loss < best_loss:                  # strictly lower: a new best
+            best, best_loss = epoch, loss
+        elif epoch - best >= patience:
+            return best, epoch
+    return best, len(val_losses)''', before=True),
+        ex("X4 = X_lab[:4]", "dropout_forward",
+           "Before you read the next cell: write `my_dropout_forward(A, p, rng)`, inverted dropout of the "
+           "activations `A` `(n, h)` with drop rate `p`, drawing from the generator `rng`. Return "
+           "`(A_dropped, D)`: the mask `D` of `A`'s shape holds 0 for a dropped unit and $1/(1-p)$ for a kept "
+           "one, each unit of each sample dropped with probability $p$ on its own, and `A_dropped = A * D`.",
+           "One uniform random number per entry of `A` (`rng.random` with `A`'s shape); keep the entry where "
+           "its number is at least $p$, which happens with probability $1 - p$. The kept/dropped booleans, "
+           "divided by $1 - p$, are `D`.",
+           "def my_dropout_forward(A, p, rng):",
+           '''    D = (rng.random(A.shape) >= p) / (1 - p)  # kept with probability 1 - p, then scaled up
+    return A * D, D''', before=True),
     ],
 }
+
+
+# Hints for entries written as plain 5-tuples ``(anchor, name, task, signature, solution)``, without one
+HINTS = {
+    "sgd_step": "Every parameter, biases included, moves against its own gradient, scaled by the learning rate: "
+                "one pass over the keys that builds a new dict.",
+    "minibatches": "One permutation of $0, \\dots, n-1$ from the seeded generator, then consecutive slices of "
+                   "`batch_size` entries starting at 0, `batch_size`, `2 * batch_size`, ...; the last slice comes "
+                   "out shorter by itself, since slicing stops at the end.",
+    "train_epoch": "The loop of the text, with the pieces called by their names: the batches of one epoch from "
+                   "`minibatches(len(X), batch_size, rng)`; for each batch a forward pass on its rows, the "
+                   "backward pass with its labels, and one `sgd_step`. Return the parameters after the last step.",
+}
+
+
+def as_exercise(entry) -> Exercise:
+    """An entry as an Exercise; a plain 5-tuple ``(anchor, name, task, signature, solution)`` takes its hint
+    from ``HINTS``."""
+    if isinstance(entry, Exercise):
+        return entry
+    if isinstance(entry, dict):
+        return Exercise(**entry)
+    anchor, name, task, signature, solution = entry
+    return Exercise(anchor, name, task, HINTS.get(name, ""), signature, solution)
 
 
 def cell(kind: str, source: str, part: str, name: str) -> dict:
@@ -208,49 +431,89 @@ def cell(kind: str, source: str, part: str, name: str) -> dict:
     return c
 
 
-def exercise_cells(number: int, name: str, task: str, signature: str, solution: str) -> list[dict]:
-    fn = signature.split("(")[0].removeprefix("def ")
-    return [
-        cell("markdown", f"**Exercise {number}: `{fn}`.** {task}", "task", name),
-        cell("code", f"{signature}\n    # your code here\n    raise NotImplementedError", "skeleton", name),
-        cell("code", f"ok = check.{name}({fn})", "check", name),
-        cell("markdown", f"<details><summary>Solution</summary>\n\n```python\n{signature}\n{solution}\n```\n\n"
-                         f"</details>", "solution", name),
+def folded(title: str, body: str) -> str:
+    return f"<details><summary>{title}</summary>\n\n{body}\n\n</details>"
+
+
+def exercise_cells(number: int, e: Exercise) -> list[dict]:
+    fn = e.signature.split("(")[0].removeprefix("def ")
+    cells = [cell("markdown", f"**Exercise {number}: `{fn}`.** {e.task}", "task", e.name)]
+    if e.hint:
+        cells.append(cell("markdown", folded("Hint", e.hint), "hint", e.name))
+    return cells + [
+        cell("code", f"{e.signature}\n    # your code here\n    raise NotImplementedError", "skeleton", e.name),
+        cell("code", f"ok = check.{e.name}({fn})", "check", e.name),
+        cell("markdown", folded("Solution", f"```python\n{e.signature}\n{e.solution}\n```"), "solution", e.name),
     ]
 
 
-def apply(path: Path) -> None:
-    nb = json.loads(path.read_text())
-    cells = [c for c in nb["cells"] if "exercise" not in c.get("metadata", {})]
-    first_code = next(c for c in cells if c["cell_type"] == "code" and "import nn_helpers as nn" in "".join(c["source"]))
-    lines = "".join(first_code["source"]).split("\n")
+def source(c: dict) -> str:
+    return "".join(c["source"])
+
+
+def is_exercise(c: dict) -> bool:
+    return "exercise" in c.get("metadata", {})
+
+
+def with_check_import(code: str) -> str:
+    lines = code.split("\n")
     helpers = [i for i, line in enumerate(lines) if line.startswith("from nn_helpers import ")]
     if not helpers:
         lines.insert(lines.index("import nn_helpers as nn") + 1, "from nn_helpers import check")
-    elif "check" not in lines[helpers[0]]:
+    elif "check" not in lines[helpers[0]].removeprefix("from nn_helpers import ").split(", "):
         names = sorted(lines[helpers[0]].removeprefix("from nn_helpers import ").split(", ") + ["check"])
         lines[helpers[0]] = "from nn_helpers import " + ", ".join(names)
-    first_code["source"] = "\n".join(lines)
-    for number, (anchor, name, task, signature, solution) in enumerate(EXERCISES[path.name], start=1):
-        found = [i for i, c in enumerate(cells) if anchor in "".join(c["source"])]
-        assert len(found) == 1, f"{path.name}: the anchor {anchor!r} of exercise {name!r} is in {len(found)} cells"
-        cells[found[0] + 1 : found[0] + 1] = exercise_cells(number, name, task, signature, solution)
+    return "\n".join(lines)
+
+
+def position(cells: list[dict], e: Exercise, notebook: str) -> int:
+    """Where the exercise's cells go among the notebook's own cells: before its anchor, or right after it."""
+    for anchor in (e.anchor,) if isinstance(e.anchor, str) else e.anchor:
+        found = [i for i, c in enumerate(cells) if anchor in source(c)]
+        if found:
+            break
+    assert len(found) == 1, (f"{notebook}: the anchor {anchor!r} of exercise {e.name!r} is in {len(found)} cells; "
+                             "change the anchor in tools/exercises.py to a piece of text of exactly one cell")
+    return found[0] if e.before else found[0] + 1
+
+
+def apply(path: Path) -> bool:
+    """Put the exercises into one notebook; returns whether the file changed."""
+    text = path.read_text(encoding="utf-8")
+    nb = json.loads(text)
+    exercises = [as_exercise(entry) for entry in EXERCISES[path.name]]
+    cells = [c for c in nb["cells"] if not is_exercise(c)]
+    first_code = next(c for c in cells if c["cell_type"] == "code" and "import nn_helpers as nn" in source(c))
+    code = with_check_import(source(first_code))
+    if code != source(first_code):
+        first_code["source"] = code
+    # numbered in the order they land in; several at one place keep the order of the list
+    placed = sorted((position(cells, e, path.name), i, e) for i, e in enumerate(exercises))
+    for number, (at, _, e) in reversed(list(enumerate(placed, start=1))):
+        cells[at:at] = exercise_cells(number, e)
     key = path.name[:2]
-    n = len(EXERCISES[path.name])
+    n = len(exercises)
     cells += [cell("markdown", f"## Your exercises\n\nHow many of this notebook's {n} exercises your code solves, "
                                f"counted from the checker cells you ran in this session:", "heading", "progress"),
               cell("code", f'check.progress("{key}")', "count", "progress")]
     for c in cells:   # nbformat stores sources as lists of lines
         if isinstance(c["source"], str):
             c["source"] = c["source"].splitlines(keepends=True)
+    shape = lambda cs: [(c["cell_type"], source(c), c.get("metadata", {}).get("exercise")) for c in cs]
+    if shape(cells) == shape(json.loads(text)["cells"]):
+        return False        # the exercises are already as written here: keep the file and its outputs
     nb["cells"] = cells
-    path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8",
+                    newline="\n")
+    return True
 
 
 def main(names):
-    for name in names or EXERCISES:
-        apply(NOTEBOOKS / name)
-        print(f"{name}: {len(EXERCISES[name])} exercises")
+    for name in names or [name for name in EXERCISES if (NOTEBOOKS / name).exists()]:
+        changed = apply(NOTEBOOKS / name)
+        missing = [as_exercise(e).name for e in EXERCISES[name] if not as_exercise(e).hint]
+        print(f"{name}: {len(EXERCISES[name])} exercises, " + ("rewritten" if changed else "unchanged")
+              + (f"; no hint yet for {', '.join(missing)}" if missing else ""))
 
 
 if __name__ == "__main__":

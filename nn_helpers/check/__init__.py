@@ -8,7 +8,7 @@ whether it is right, and if not, which classic mistake it makes and where to loo
 
     ok = check.softmax(my_softmax)
     # softmax: not right yet on large logits (up to 1000).
-    #   It overflows on large logits: np.exp(1000) is inf, and inf / inf is nan. Subtract each row's ...
+    #   It overflows on large logits: np.exp(1000) is inf, and inf / inf is nan. Softmax does not ...
 
 Each checker runs your function on a few prepared cases (a batch of one, large logits, non-square layers,
 ...) against the package's own implementation, prints one verdict and returns ``True`` or ``False``. When
@@ -24,18 +24,19 @@ kernel restart and the capstone of notebook 05 can train a network made of your 
 ``check.my_network([...])`` imports the kept pieces (``check/_kept.py``).
 
 One module per notebook holds its checkers (``check/data.py`` for notebook 01, ``check/forward_pass.py`` for
-02, ...); ``check/_core.py`` holds what they share: running the cases, comparing with the package's function,
+02, ..., ``check/regularization.py`` for 08); ``check/_core.py`` holds what they share: running the cases, comparing with the package's function,
 naming the mistake, the verdicts and the progress.
 """
 
 from ._core import EXERCISES, NOT_DONE, against, progress, results
 from ._kept import learner_file, my_network
-from .backpropagation import backward, numerical_gradient, output_gradient
+from .backpropagation import backward, backward_deep, backward_tanh, numerical_gradient, output_gradient
 from .data import parse_idx, to_features, train_val_split
 from .evaluation import confusion_matrix, most_confident_mistakes, precision_recall
 from .forward_pass import forward, he_init, layer
+from .regularization import dropout_forward, early_stopping, l2_gradient
 from .softmax_cross_entropy import cross_entropy, one_hot, softmax
-from .training import momentum_step
+from .training import adam_step, cosine_lr, momentum_step
 from .training_loop import minibatches, sgd_step, train_epoch
 
 __all__ = ["EXERCISES", "NOT_DONE", "against", "learner_file", "my_network", "progress", "results", *(n for names in EXERCISES.values() for n in names)]

@@ -22,10 +22,11 @@ EXERCISES = {
     "01": ["parse_idx", "to_features", "train_val_split"],
     "02": ["layer", "forward", "he_init"],
     "03": ["softmax", "one_hot", "cross_entropy"],
-    "04": ["output_gradient", "backward", "numerical_gradient"],
+    "04": ["output_gradient", "backward", "backward_tanh", "backward_deep", "numerical_gradient"],
     "05": ["sgd_step", "minibatches", "train_epoch"],
-    "06": ["momentum_step"],
+    "06": ["momentum_step", "adam_step", "cosine_lr"],
     "07": ["confusion_matrix", "precision_recall", "most_confident_mistakes"],
+    "08": ["l2_gradient", "early_stopping", "dropout_forward"],
 }
 
 #: The latest verdict of each checker run in this session: name -> True (correct) / False.
@@ -51,6 +52,18 @@ def _is_placeholder_body(fn) -> bool:
     body = tree.body[0].body if tree.body and hasattr(tree.body[0], "body") else []
     return all(isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
                for s in body)
+
+
+def _source_uses(fn, names) -> set:
+    """The names among ``names`` that the function's source calls or reads as ``np.<name>`` or ``<name>``
+    (``set()`` when the source is not available)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return set()
+    used = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    used |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    return used & set(names)
 
 
 def _call(fn, args):
@@ -204,7 +217,7 @@ def _verdict(name, ok, text):
 
 
 def progress(notebook: str | None = None) -> None:
-    """Print how many exercises of ``notebook`` ("01" ... "07") are solved (of all checkers run or kept so
+    """Print how many exercises of ``notebook`` ("01" ... "08") are solved (of all checkers run or kept so
     far when ``notebook`` is None). Solved: accepted in this session, or kept in ``my_network.py`` from an
     earlier one (see ``check/_kept.py``), so the count survives a kernel restart."""
     kept = set(_kept.kept_names())

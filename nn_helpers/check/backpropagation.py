@@ -10,21 +10,22 @@ from ._core import _ce_case, _net, _rng, _run, against
 
 
 def output_gradient(fn) -> bool:
-    """``fn(A2, y)``: ``dZ2 = (A2 - Y) / m``, the gradient of the mean cross-entropy with respect to the logits."""
+    """``fn(A2, y)``: ``dZ2 = (A2 - Y) / n``, the gradient of the mean cross-entropy with respect to the logits."""
     cases = [("a batch of 6", _ce_case(6, 10, 8)), ("a batch of 1", _ce_case(1, 10, 9)),
              ("a batch of 32", _ce_case(32, 10, 10))]
     Y = lambda A, y: _one_hot(y, A.shape[1], dtype=A.dtype)
     mistakes = [
-        (lambda A, y: A - Y(A, y), "the 1/m is missing: dZ2 = (A2 - Y) / m, as the loss is the MEAN over the "
-                                   "m samples; without it every gradient grows with the batch size"),
-        (lambda A, y: (A - Y(A, y)) / len(y) ** 2, "1/m is applied twice: (A2 - Y) / m already holds the "
-                                                   "mean's 1/m; do not divide again"),
-        (lambda A, y: (Y(A, y) - A) / len(y), "the sign is flipped: dZ2 = (A2 - Y) / m, not (Y - A2) / m"),
-        (lambda A, y: (A - 1) / len(y), "1 is subtracted everywhere: subtract the one-hot Y, i.e. 1 only at "
-                                        "each row's correct class"),
+        (lambda A, y: A - Y(A, y), "the 1/n is missing: the loss is the MEAN over the n samples, so each row of "
+                                   "A2 - Y gets a factor 1/n; without it every gradient grows with the batch size"),
+        (lambda A, y: (A - Y(A, y)) / len(y) ** 2, "1/n is applied twice: the mean's 1/n appears once in dZ2; "
+                                                   "look for a second division by the batch size"),
+        (lambda A, y: (Y(A, y) - A) / len(y), "the sign is flipped: the gradient is prediction minus truth, "
+                                              "(A2 - Y) / n, not truth minus prediction"),
+        (lambda A, y: (A - 1) / len(y), "1 is subtracted from every entry: Y is one-hot, so the 1 belongs only "
+                                        "at each row's correct class, column y[i] of row i"),
     ]
     reference = lambda A, y: (A - Y(A, y)) / len(y)
-    return _run("output_gradient", fn, cases, against(reference, mistakes), "(A2 - one_hot(y)) / m")
+    return _run("output_gradient", fn, cases, against(reference, mistakes), "(A2 - one_hot(y)) / n")
 
 
 def _backward_variant(bug):
@@ -47,10 +48,10 @@ def _backward_variant(bug):
     return bwd
 
 
-def _backward_case(sizes, n, seed, dtype=np.float64):
+def _backward_case(sizes, n, seed, dtype=np.float64, activation="relu"):
     params, X = _net(sizes, n, seed, dtype)
     y = _rng(seed + 7).integers(0, sizes[-1], n)
-    return params, _forward(params, X)[1], y
+    return params, _forward(params, X, activation=activation)[1], y
 
 
 def backward(fn) -> bool:
@@ -59,27 +60,148 @@ def backward(fn) -> bool:
              ("a 784-16-10 network and a batch of 1", _backward_case([784, 16, 10], 1, 1)),
              ("a 784-32-10 network and a batch of 20", _backward_case([784, 32, 10], 20, 2))]
     mistakes = [
-        (_backward_variant("no ReLU mask"), "the ReLU mask is missing: dZ1 = dA1 * (Z1 > 0). Only W1 and b1 "
-                                            "are wrong; look at the line that computes dZ1"),
-        (_backward_variant("missing 1/m"), "the 1/m is missing: dZ2 = (A2 - Y) / m (the loss is a mean), so "
-                                           "every gradient is m times too large"),
-        (_backward_variant("1/m twice"), "1/m is applied twice: every gradient is m times too small. Divide "
-                                         "once, in dZ2 = (A2 - Y) / m, and not again in dW or db"),
-        (_backward_variant("1/m twice in dW"), "1/m is applied twice in dW1 and dW2, which are m times too "
-                                               "small (db1, db2 are right): dZ2 = (A2 - Y) / m already holds "
-                                               "the 1/m, do not divide dW by m again"),
-        (_backward_variant("scalar db"), "each bias gradient is summed over all entries into one number "
-                                         "(db = np.sum(dZ), or 1/m * np.sum(dZ) as the original tutorial "
-                                         "has it): a bias has one gradient per unit, the sum over the "
-                                         "samples, db2 = dZ2.sum(axis=0) of shape (10,)"),
-        (_backward_variant("db over units"), "the bias gradients sum over the units (axis=1): sum over the "
-                                             "samples, db = dZ.sum(axis=0)"),
-        (_backward_variant("W2 instead of W2.T"), "W2 is used where W2.T is needed: dA1 = dZ2 @ W2.T, "
-                                                  "(m, 10) @ (10, h). Only W1 and b1 are wrong"),
-        (_backward_variant("dW transposed"), "shapes transposed: dW = dZ.T @ A gives the transpose of W's "
-                                             "shape; use dW2 = A1.T @ dZ2 and dW1 = X.T @ dZ1"),
+        (_backward_variant("no ReLU mask"), "the ReLU mask is missing: going back through ReLU multiplies "
+                                            "dA1 entry by entry by ReLU'(Z1), 1 where Z1 > 0 and 0 elsewhere. "
+                                            "Only W1 and b1 are wrong; look at the line that computes dZ1"),
+        (_backward_variant("missing 1/m"), "the 1/n is missing: dZ2 = (A2 - Y) / n (the loss is a mean), so "
+                                           "every gradient is n times too large"),
+        (_backward_variant("1/m twice"), "1/n is applied twice: every gradient is n times too small. The 1/n "
+                                         "belongs to dZ2 only; every later gradient inherits it"),
+        (_backward_variant("1/m twice in dW"), "1/n is applied twice in dW1 and dW2, which are n times too "
+                                               "small (db1, db2 are right): dZ2 already holds the 1/n, and the "
+                                               "weight gradients inherit it"),
+        (_backward_variant("scalar db"), "each bias gradient is summed over all entries into one number (as "
+                                         "the original tutorial has it): a bias has one gradient per unit, "
+                                         "the sum over the samples, so db2 has the shape of b2, (10,)"),
+        (_backward_variant("db over units"), "the bias gradients sum over the units (axis=1): a bias gradient "
+                                             "sums over the samples, the rows of dZ"),
+        (_backward_variant("W2 instead of W2.T"), "W2 is used where its transpose is needed in dA1: "
+                                                  "(n, 10) times (10, h) must give the (n, h) of A1. Only W1 "
+                                                  "and b1 are wrong"),
+        (_backward_variant("dW transposed"), "shapes transposed: each dW is the transpose of W's shape. Each "
+                                             "gradient has its parameter's shape; put the layer's input, "
+                                             "transposed, on the left"),
     ]
     return _run("backward", fn, cases, against(_backward, mistakes), "nn.backward")
+
+
+def _tanh_variant(slope):
+    def bwd(params, cache, y):
+        X, Z1, A1, A2 = cache["A0"], cache["Z1"], cache["A1"], cache["A2"]
+        n = len(y)
+        dZ2 = (A2 - _one_hot(y, A2.shape[1], dtype=A2.dtype)) / n
+        dA1 = dZ2 @ params["W2"].T
+        dZ1 = dA1 * {"relu": lambda: Z1 > 0, "Z1": lambda: 1 - Z1**2, "none": lambda: 1,
+                     "tanh twice": lambda: 1 - np.tanh(A1) ** 2, "sigmoid": lambda: A1 * (1 - A1),
+                     "no square": lambda: 1 - A1}[slope]()
+        return {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": A1.T @ dZ2, "b2": dZ2.sum(axis=0)}
+    return bwd
+
+
+def backward_tanh(fn) -> bool:
+    """``fn(params, cache, y)``: the gradients of a 784-h-10 network whose hidden layer is tanh, with
+    ``cache`` from ``nn.forward(params, X, activation="tanh")``; ``dZ1 = dA1 * (1 - A1**2)``."""
+    cases = [("a 784-10-10 tanh network and a batch of 6", _backward_case([784, 10, 10], 6, 20, activation="tanh")),
+             ("a 784-16-10 tanh network and a batch of 1", _backward_case([784, 16, 10], 1, 21, activation="tanh")),
+             ("a 784-32-10 tanh network and a batch of 20", _backward_case([784, 32, 10], 20, 22, activation="tanh"))]
+    mistakes = [
+        (_tanh_variant("relu"), "the ReLU mask is used: this hidden layer is tanh, whose slope "
+                                "tanh'(z) = 1 - tanh(z)^2 is never 0. Only W1 and b1 are wrong; look "
+                                "at the factor in dZ1"),
+        (_tanh_variant("Z1"), "the slope is computed from Z1, as 1 - Z1^2: tanh'(z) = 1 - tanh(z)^2 squares the "
+                              "tanh of the weighted sum, which the forward pass already stored as A1"),
+        (_tanh_variant("none"), "the tanh's derivative is forgotten: dZ1 is dA1 unchanged, as if the hidden layer "
+                                "had no activation. Going back through A1 = tanh(Z1) multiplies entry by entry "
+                                "by tanh'(Z1)"),
+        (_tanh_variant("tanh twice"), "tanh is applied twice, 1 - tanh(A1)^2: A1 is already tanh(Z1)"),
+        (_tanh_variant("sigmoid"), "this is the sigmoid's slope, a (1 - a): tanh's is 1 - a^2, with a = tanh(z)"),
+        (_tanh_variant("no square"), "the square is missing: tanh'(z) = 1 - tanh(z)^2, not 1 - tanh(z)"),
+        (_backward_variant("missing 1/m"), "the 1/n is missing: dZ2 = (A2 - Y) / n, so every gradient is n "
+                                           "times too large"),
+        (_backward_variant("W2 instead of W2.T"), "W2 is used where its transpose is needed in dA1: (n, 10) "
+                                                  "times (10, h) must give the (n, h) of A1"),
+    ]
+    return _run("backward_tanh", fn, cases, against(_backward, mistakes), 'nn.backward (activation="tanh")')
+
+
+def _deep_variant(bug):
+    """The general recursion for a ReLU network of L weight layers, with one bug switched on."""
+    def bwd(params, cache, y):
+        L = len(params) // 2
+        n = len(y)
+        A_L = cache[f"A{L}"]
+        dZ = (A_L - _one_hot(y, A_L.shape[1], dtype=A_L.dtype)) / (1 if bug == "missing 1/n" else n)
+        if bug == "mask on output":
+            dZ = dZ * (cache[f"Z{L}"] > 0)
+        grads = {}
+        for l in range(L, 0, -1):
+            grads[f"W{l}"] = cache[f"A{l}" if bug == "A_l" else f"A{l - 1}"].T @ dZ
+            grads[f"b{l}"] = dZ.sum(axis=0)
+            if l > 1 or bug == "too far":
+                dA = dZ @ (params[f"W{l}"] if bug == "W not transposed" else params[f"W{l}"].T)
+                mask = {"mask of layer l": lambda: cache[f"Z{l}"] > 0, "no mask": lambda: 1}.get(
+                    bug, lambda: cache[f"Z{l - 1}"] > 0)()
+                dZ = dA * mask
+        return grads
+    return bwd
+
+
+def _deep_diagnose(reference, mistakes):
+    """``against``, after naming the layers a result leaves out (a loop that stops early or starts late)."""
+    diagnose = against(reference, mistakes)
+
+    def check_keys(got, args, error=None):
+        params = args[0]
+        if error is None and isinstance(got, dict) and set(got) < set(params):
+            L = len(params) // 2
+            missing = sorted(set(params) - set(got), key=lambda k: (int(k[1:]), k))
+            if missing == ["W1", "b1"]:
+                return (f"the gradients of layer 1 are missing ({', '.join(missing)} of a network with L = {L}): "
+                        "the loop stops before the first layer. It runs from l = L down to l = 1, where the "
+                        "layer's input A0 is X")
+            if missing == [f"W{L}", f"b{L}"]:
+                return (f"the gradients of the output layer, W{L} and b{L}, are missing: the recursion starts "
+                        f"with dZ{L} = (A{L} - Y) / n, and layer L gets its dW and db from it like every other layer")
+            if set(got) == {"W1", "b1", "W2", "b2"}:
+                return (f"only W1, b1, W2, b2 come back from a network with L = {L} weight layers: read L from "
+                        "params (two entries per layer) and loop over every layer")
+            return f"the gradients of {', '.join(missing)} are missing: every layer from L down to 1 gets its dW and db"
+        named = diagnose(got, args, error)
+        if named is None and error is not None and len(params) != 4:
+            return (f"a network with L = {len(params) // 2} weight layers: if your code is written for two layers "
+                    "(A2 as the output, W2 as the last weights), read L from params, two entries per layer, and "
+                    "loop from l = L down to 1")
+        return named
+
+    return check_keys
+
+
+def backward_deep(fn) -> bool:
+    """``fn(params, cache, y)``: the gradients ``{"W1", "b1", ..., "WL", "bL"}`` of a ReLU network with any
+    number ``L`` of weight layers, by the general recursion ``dZ_L = (A_L - Y) / n``; ``dW_l = A_{l-1}^T dZ_l``,
+    ``db_l`` = column sums; ``dZ_{l-1} = (dZ_l W_l^T) * ReLU'(Z_{l-1})``."""
+    cases = [("a 784-16-10 network (L = 2) and a batch of 6", _backward_case([784, 16, 10], 6, 30)),
+             ("a 784-12-8-6-10 network (L = 4) and a batch of 7", _backward_case([784, 12, 8, 6, 10], 7, 31)),
+             ("a 784-10 network (L = 1) and a batch of 5", _backward_case([784, 10], 5, 32)),
+             ("a 784-20-14-10 network (L = 3) and a batch of 1", _backward_case([784, 20, 14, 10], 1, 33))]
+    mistakes = [
+        (_deep_variant("A_l"), "the weight gradient uses the layer's output A_l where its input A_(l-1) is needed: "
+                               "Z_l = A_(l-1) W_l + b_l, so dW_l = A_(l-1)^T dZ_l, with the shape (d_(l-1), d_l) of W_l"),
+        (_deep_variant("mask on output"), "the ReLU mask is applied to the output layer: layer L has softmax, not "
+                                          "ReLU, and dZ_L = (A_L - Y) / n is already the gradient of its logits"),
+        (_deep_variant("mask of layer l"), "the mask comes from the wrong layer: going back from layer l to "
+                                           "l - 1, the mask is ReLU'(Z_(l-1)), the slope of the layer you arrive "
+                                           "at, not of Z_l"),
+        (_deep_variant("too far"), "the loop goes one layer too far: below layer 1 there is only X, with no Z0 "
+                                   "and no activation to go back through; dA and dZ are needed only for l > 1"),
+        (_deep_variant("no mask"), "the ReLU mask is missing: dZ_(l-1) = dA_(l-1) * ReLU'(Z_(l-1)) for every "
+                                   "hidden layer"),
+        (_deep_variant("W not transposed"), "W_l is used where its transpose is needed: dA_(l-1) = dZ_l W_l^T, "
+                                            "(n, d_l) times (d_l, d_(l-1))"),
+        (_deep_variant("missing 1/n"), "the 1/n is missing: dZ_L = (A_L - Y) / n (the loss is a mean), so every "
+                                       "gradient is n times too large"),
+    ]
+    return _run("backward_deep", fn, cases, _deep_diagnose(_backward, mistakes), "nn.backward")
 
 
 def _f_cubic(x):
@@ -87,35 +209,62 @@ def _f_cubic(x):
 
 
 def _numgrad(kind):
-    def grad(f, x, eps=1e-4):
+    def grad(f, x, h=1e-4):
         g = np.zeros_like(x, dtype=float)
         flat = x.reshape(-1)
         for i in range(flat.size):
             old = flat[i]
-            flat[i] = old + eps
+            flat[i] = old + h
             plus = f(x)
-            flat[i] = old - eps if kind != "forward" else old
+            flat[i] = old - h if kind != "forward" else old
             minus = f(x)
             if kind != "not restored":
                 flat[i] = old
-            g.reshape(-1)[i] = (plus - minus) / (eps if kind in ("forward", "eps") else 2 * eps)
+            g.reshape(-1)[i] = (plus - minus) / (h if kind in ("forward", "h") else 2 * h)
         return g
     return grad
 
 
+def _numgrad_rows(view):
+    """``for i in range(len(x))``: on a 2-D ``x`` this nudges whole rows (``old`` a copy, or a view of the row)."""
+    def grad(f, x, h=1e-4):
+        g = np.zeros_like(x, dtype=float)
+        for i in range(len(x)):
+            old = x[i] if view else np.copy(x[i])
+            x[i] = old + h
+            plus = f(x)
+            x[i] = old - h
+            minus = f(x)
+            x[i] = old
+            g[i] = (plus - minus) / (2 * h)
+        return g
+    return grad
+
+
+def _numgrad_all_at_once(f, x, h=1e-4):
+    return np.full(x.shape, (f(x + h) - f(x - h)) / (2 * h))
+
+
 def numerical_gradient(fn) -> bool:
-    """``fn(f, x, eps)``: the central-difference gradient of a scalar function ``f`` at the array ``x``."""
+    """``fn(f, x, h)``: the central-difference gradient of a scalar function ``f`` at the array ``x``."""
     rng = _rng(11)
-    cases = [("f(x) = sum(x**3) + sum(x)**2 at 5 points, eps=1e-3", (_f_cubic, rng.normal(0, 1, 5), 1e-3)),
+    cases = [("f(x) = sum(x**3) + sum(x)**2 at 5 points, h=1e-3", (_f_cubic, rng.normal(0, 1, 5), 1e-3)),
              ("the same f at a (3, 4) array", (_f_cubic, rng.normal(0, 1, (3, 4)), 1e-3)),
              ("the same f at 1 point", (_f_cubic, rng.normal(0, 1, 1), 1e-3))]
+    rows = ("on a 2-D x, range(len(x)) runs over the rows only: x[i] is a whole row, so all the entries of a row "
+            "are nudged together and share one number. Visit every entry: an index is a pair (i, j) for a 2-D "
+            "array, one per entry of x.shape")
     mistakes = [
-        (_numgrad("forward"), "this is the forward difference (f(x + eps) - f(x)) / eps, accurate only to "
-                              "O(eps): use the central difference (f(x + eps) - f(x - eps)) / (2 eps)"),
-        (_numgrad("eps"), "the central difference is divided by eps: the two points are 2 eps apart, "
-                          "divide by 2 * eps"),
-        (_numgrad("not restored"), "each entry is left at x - eps after its difference: restore it "
-                                   "(x[i] = old) before the next one"),
+        (_numgrad("forward"), "this is the forward difference (f(x + h) - f(x)) / h, accurate only to O(h): the "
+                              "central difference steps both ways, (f(x + h e_i) - f(x - h e_i)) / (2h)"),
+        (_numgrad("h"), "the central difference is divided by h: its two points are 2h apart"),
+        (_numgrad("not restored"), "each entry is left at x_i - h after its difference, so the later entries are "
+                                   "measured at a shifted point: put the old value back before the next entry"),
+        (_numgrad_all_at_once, "every entry gets the same number: x + h nudges all the entries at once, which "
+                               "measures the slope along all of them together (the sum of the partial "
+                               "derivatives). Nudge one entry at a time, f(x + h e_i), and put it back"),
+        (_numgrad_rows(view=False), rows),
+        (_numgrad_rows(view=True), rows),
     ]
-    reference = lambda f, x, eps: 3 * x**2 + 2 * np.sum(x)
+    reference = lambda f, x, h: 3 * x**2 + 2 * np.sum(x)
     return _run("numerical_gradient", fn, cases, against(reference, mistakes), "the exact gradient")

@@ -48,14 +48,15 @@ def parse_idx(fn) -> bool:
              ("an image file of 3 images of 4 x 5 pixels", (_idx_bytes(2051, (3, 4, 5), 2),)),
              ("an image file of 2 images of 28 x 28 pixels", (_idx_bytes(2051, (2, 28, 28), 3),))]
     mistakes = [
-        (_parse_little, "the header is read little-endian: IDX stores its integers big-endian, "
-                        "int.from_bytes(raw[4:8], \"big\")"),
+        (_parse_little, "the header is read little-endian: IDX stores its integers big-endian, the most "
+                        "significant byte first"),
         (_parse_offset16, "a 16-byte header is assumed for every file: the header is 4 + 4 * ndim bytes "
                           "(ndim = raw[3]), 8 bytes for a label file"),
         (_parse_no_header, "the header bytes are read as data: skip them with offset= in np.frombuffer"),
         (_parse_flat, "the data come back as one flat run: reshape them to the shape the header gives"),
         (_parse_28, "28 x 28 pixels are assumed: read rows and cols from the header (bytes 8-11 and 12-15)"),
-        (_parse_int8, "pixels are read as signed int8, so values above 127 turn negative: use dtype=np.uint8"),
+        (_parse_int8, "pixels are read as signed int8, so values above 127 turn negative: IDX pixels are unsigned "
+                      "bytes, 0..255"),
     ]
     return _run("parse_idx", fn, cases, against(_parse_idx, mistakes), "nn.parse_idx")
 
@@ -70,14 +71,14 @@ def to_features(fn) -> bool:
              ("784 images", (_images(784, 3),))]
     mistakes = [
         (lambda im: _to_features(im).T, "shapes transposed: X is (784, n), one image per column. Samples are "
-                                        "rows: X = images.reshape(len(images), 784), shape (n, 784)"),
+                                        "rows: one image per row, shape (n, 784)"),
         (lambda im: im.reshape(len(im), -1).astype(float), "the pixels are still 0..255: divide by 255"),
         (lambda im: im.reshape(len(im), -1) // 255, "integer division // 255 leaves only 0s and 1s: use / 255"),
         (lambda im: im.transpose(0, 2, 1).reshape(len(im), -1) / 255,
-         "each image is flattened column by column: reshape(len(images), 784) reads it row by row, as the "
-         "rest of the series expects"),
+         "each image is flattened column by column: the series reads an image row by row, pixel (r, c) at "
+         "position 28 r + c, which is the order NumPy's reshape uses; look for a transpose or order=\"F\""),
         (lambda im: im.reshape(-1) / 255, "all images are flattened into one long vector: keep one row per "
-                                           "image, reshape(len(images), 784)"),
+                                           "image, shape (n, 784)"),
     ]
     return _run("to_features", fn, cases, against(_to_features, mistakes), "nn.to_features")
 
@@ -100,9 +101,9 @@ def _split_problem(got, args):
         return ("some rows appear twice and others are missing: shuffle with a permutation "
                 "(rng.permutation(n)), not with random indices (rng.integers)")
     if not np.array_equal(np.concatenate([y_tr, y_v]), y[rows]):
-        return "the labels no longer match their images: shuffle X and y with the same permutation, X[order], y[order]"
+        return "the labels no longer match their images: X and y must be shuffled by the same permutation"
     if set(X_v[:, 0].astype(int)) in ({*range(n_val)}, {*range(n - n_val, n)}):
-        return "the validation set is the first or last rows, not shuffled: draw rng.permutation(n) first"
+        return "the validation set is the first or last rows, not shuffled: shuffle the row order first"
     return None
 
 

@@ -31,8 +31,8 @@ def confusion_matrix(fn) -> bool:
         (lambda t, p, k=10: _confusion_matrix(t, p, k).T, "rows and columns are swapped: C[i, j] counts "
                                                            "TRUE class i predicted as j, C[y_true, y_pred]"),
         (fancy, "C[y_true, y_pred] += 1 counts each (true, predicted) pair once however often it occurs "
-                "(NumPy's fancy indexing does not add up repeats): use np.add.at(C, (y_true, y_pred), 1) or "
-                "a loop"),
+                "(NumPy's fancy indexing does not add up repeats): the samples must be added one by one, by a "
+                "loop or by an unbuffered add"),
         (from_labels, "the size comes from the labels present: a batch without a 9 gives a smaller matrix. "
                       "Use n_classes x n_classes"),
     ]
@@ -64,7 +64,7 @@ def precision_recall(fn) -> bool:
                                                                  "divides by each column's sum, recall by "
                                                                  "each row's sum"),
         (nan_variant, "a class that is never predicted (or never occurs) gives 0 / 0 = nan: report 0 there, "
-                      "e.g. np.where(C.sum(axis=0) > 0, tp / C.sum(axis=0), 0.0) under np.errstate"),
+                      "dividing only where the sum is above 0"),
     ]
     return _run("precision_recall", fn, cases, against(_precision_recall, mistakes), "nn.precision_recall")
 
@@ -88,12 +88,12 @@ def most_confident_mistakes(fn) -> bool:
         return mcm
 
     mistakes = [
-        (variant("ascending"), "these are the LEAST confident mistakes: sort by minus the confidence, "
-                               "np.argsort(-confidence), to get the most confident first"),
+        (variant("ascending"), "these are the LEAST confident mistakes: np.argsort sorts ascending, so sort "
+                               "minus the confidence to get the most confident first"),
         (variant("all"), "correct predictions are ranked too: keep only the mistakes, pred != y_true"),
         (variant("true class"), "it ranks by the probability of the true class: rank by the probability the "
-                                "network gave its (wrong) answer, probs[wrong, pred[wrong]]"),
+                                "network gave its own (wrong) answer, the predicted class"),
         (variant("positions"), "these are positions in the list of mistakes, not indices of samples: "
-                               "return wrong[order]"),
+                               "map them back through the array of the mistakes' sample indices"),
     ]
     return _run("most_confident_mistakes", fn, cases, against(_mcm, mistakes), "nn.most_confident_mistakes")

@@ -39,14 +39,15 @@ def _he_diagnose(fn, got, args):
     n_in, n_out, seed = args
     variants = [
         (lambda: _rng(seed).normal(0, 2 / n_in, (n_in, n_out)),
-         "the standard deviation is 2 / n_in, the variance: use np.sqrt(2 / n_in)"),
+         "the standard deviation is 2 / n_in, the variance: the standard deviation is its square root"),
         (lambda: _rng(seed).normal(0, np.sqrt(1 / n_in), (n_in, n_out)),
          "the standard deviation is sqrt(1 / n_in) (LeCun): He uses sqrt(2 / n_in), the 2 makes up for ReLU "
          "zeroing half the units"),
         (lambda: _rng(seed).normal(0, np.sqrt(2 / n_out), (n_in, n_out)),
          "the standard deviation uses n_out: He divides by the number of inputs, sqrt(2 / n_in)"),
         (lambda: _rng(seed).random((n_in, n_out)) - 0.5,
-         "these are the original tutorial's uniform weights, rand - 0.5: draw rng.normal(0, np.sqrt(2 / n_in), ...)"),
+         "these are the original tutorial's uniform weights, rand - 0.5: He draws from a normal distribution, "
+         "mean 0 and standard deviation sqrt(2 / n_in)"),
         (lambda: _rng(seed).normal(0, np.sqrt(2 / n_in), (n_out, n_in)),
          f"shapes transposed: W is ({n_out}, {n_in}); samples are rows, so W has shape (n_in, n_out)"),
     ]
@@ -93,7 +94,7 @@ def forward(fn) -> bool:
         (_forward_variant("no biases"), "both biases are missing: Z1 = X @ W1 + b1 and Z2 = A1 @ W2 + b2"),
         (_forward_variant("no b1"), "the bias b1 is missing: Z1 = X @ W1 + b1"),
         (_forward_variant("no b2"), "the bias b2 is missing: Z2 = A1 @ W2 + b2"),
-        (_forward_variant("no ReLU"), "the ReLU is missing: A1 = np.maximum(Z1, 0) before the second layer; "
+        (_forward_variant("no ReLU"), "the ReLU is missing: A1 = ReLU(Z1) before the second layer; "
                                       "without it the two layers collapse into one linear map"),
         (_forward_variant("W2.T"), "W2.T is used where W2 is needed: with samples in rows, Z2 = A1 @ W2 with "
                                    "W2 of shape (h, 10)"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..losses import cross_entropy as _cross_entropy, one_hot as _one_hot, softmax as _softmax
-from ._core import _ce_case, _rng, _run, against
+from ._core import _ce_case, _rng, _run, _source_uses, against
 
 
 def _softmax_naive(Z):
@@ -22,38 +22,40 @@ def softmax(fn) -> bool:
              ("rows far apart (one near +1000, one near -1000)",
               (np.array([[1000.0, 999.0, 990.0], [-1000.0, -1001.0, -1003.0]]),))]
     mistakes = [
-        (_softmax_naive, "it overflows on large logits: np.exp(1000) is inf, and inf / inf is nan. Subtract "
-                         "each row's maximum first, np.exp(Z - Z.max(axis=1, keepdims=True)): the "
-                         "probabilities do not change"),
+        (_softmax_naive, "it overflows on large logits: np.exp(1000) is inf, and inf / inf is nan. Softmax does "
+                         "not change when every logit of a row shifts by the same number: shift each row so "
+                         "that its largest logit is 0 before the exponential"),
         (lambda Z: _softmax(Z.T).T, "it normalises over the wrong axis: the columns sum to 1, not the rows. "
-                                    "Take max and sum with axis=1, keepdims=True"),
+                                    "The max and the sum belong to each row, axis 1"),
         (lambda Z: np.exp(Z) / np.exp(Z).sum(axis=0, keepdims=True),
          "it normalises over the wrong axis (axis=0: the columns sum to 1, not the rows), and it overflows on "
-         "large logits. Use axis=1 and subtract each row's maximum"),
+         "large logits: sum over each row, and shift each row by its largest logit first"),
         (lambda Z: np.exp(Z - Z.max()) / np.exp(Z - Z.max()).sum(),
          "it divides by the sum over the whole batch (np.sum without axis=): only the total is 1, not each "
-         "row. Use .sum(axis=1, keepdims=True)"),
+         "row. Each row needs its own sum"),
         (lambda Z: np.exp(Z) / np.exp(Z).sum(), "it divides by the sum over the whole batch (np.sum without "
-                                                "axis=) and overflows on large logits. Use .sum(axis=1, "
-                                                "keepdims=True) and subtract each row's maximum"),
+                                                "axis=) and overflows on large logits: each row needs its "
+                                                "own sum, and a shift by its own largest logit"),
         (lambda Z: np.exp(Z - Z.max()) / np.exp(Z - Z.max()).sum(axis=1, keepdims=True),
          "it subtracts the maximum of the whole batch, Z.max(), not of each row: a row far below it "
-         "underflows to 0 / 0 = nan. Use Z.max(axis=1, keepdims=True)"),
+         "underflows to 0 / 0 = nan. Each row needs its own maximum"),
         (lambda Z: np.exp(Z - Z.max(axis=1)) / np.exp(Z - Z.max(axis=1)).sum(axis=1),
          "a row statistic without keepdims=True has shape (n,), which NumPy lines up with the columns, not "
-         "the rows: use Z.max(axis=1, keepdims=True) and .sum(axis=1, keepdims=True)"),
+         "the rows: the row maximum and the row sum must keep their axis, shape (n, 1), to broadcast across "
+         "each row"),
         (lambda Z: np.exp(Z) / np.exp(Z).sum(axis=1),
          "a row sum without keepdims=True has shape (n,), which NumPy lines up with the columns, not the "
-         "rows: use .sum(axis=1, keepdims=True)"),
+         "rows: the sum must keep its axis, shape (n, 1), to divide each row by its own sum"),
         (lambda Z: (lambda E: E / E.sum(axis=1))(np.exp(Z - Z.max(axis=1, keepdims=True))),
-         "the row sum without keepdims=True has shape (n,), which NumPy lines up with the columns, not the "
-         "rows: use .sum(axis=1, keepdims=True)"),
+         "the maximum is shifted right, but the row sum without keepdims=True has shape (n,), which NumPy "
+         "lines up with the columns, not the rows: the sum must keep its axis too"),
     ]
     return _run("softmax", fn, cases, against(_softmax, mistakes), "nn.softmax")
 
 
 def one_hot(fn) -> bool:
-    """``fn(y, n_classes=10)``: labels ``(n,)`` -> one-hot matrix ``(n, n_classes)``."""
+    """``fn(y, n_classes=10)``: labels ``(n,)`` -> one-hot matrix ``(n, n_classes)``, built without ``np.eye``
+    (the task asks for the indexing that notebook 04 uses again)."""
     cases = [("y = [3, 0, 9]", (np.array([3, 0, 9]),)), ("a batch of 1 label", (np.array([7]),)),
              ("labels without a 9 (y = [1, 1, 4, 0, 2])", (np.array([1, 1, 4, 0, 2]),)),
              ("12 labels", (_rng(4).integers(0, 10, 12),)),
@@ -66,17 +68,34 @@ def one_hot(fn) -> bool:
 
     mistakes = [
         (lambda y, k=10: _one_hot(y, k).T, "shapes transposed: Y must be (n, n_classes), one row per label"),
-        (cols, "Y[:, y] = 1 sets whole columns: set one entry per row, Y[np.arange(n), y] = 1"),
+        (cols, "Y[:, y] = 1 sets whole columns: row i needs a single 1, in column y[i]. Index the rows and the "
+                "columns together, one row index for each label"),
         (lambda y, k=10: np.eye(y.max() + 1)[y], "the width comes from the largest label: a batch without a 9 "
-                                                 "gets fewer columns. Use n_classes: np.eye(n_classes)[y]"),
+                                                 "gets fewer columns. The width is n_classes, whatever "
+                                                 "labels the batch holds"),
     ]
-    return _run("one_hot", fn, cases, against(lambda y, k=10: _one_hot(y, k), mistakes), "nn.one_hot")
+    diagnose = against(lambda y, k=10: _one_hot(y, k), mistakes)
+    shortcut = _source_uses(fn, {"eye", "identity"}) if callable(fn) else set()
+
+    def without_eye(got, args, error=None):
+        problem = diagnose(got, args, error)
+        if problem is None and error is None and shortcut and args is cases[-1][1]:   # right on every case
+            return (f"the numbers are right, but your function uses np.{min(shortcut)}: this exercise asks for Y "
+                    "without the identity matrix. Start from zeros of shape (n, n_classes) and set the 1 of every "
+                    "row, at column y[i], in one assignment")
+        return problem
+
+    return _run("one_hot", fn, cases, without_eye, "nn.one_hot")
 
 
 def cross_entropy(fn) -> bool:
     """``fn(probs, y)``: the mean cross-entropy, a float, of probabilities ``(n, k)`` and labels ``(n,)``."""
+    zero = _ce_case(4, 10, 17)
+    zero[0][1, zero[1][1]] = 0.0                  # the network gave sample 1's correct class probability 0
+    zero[0][1] /= zero[0][1].sum()
     cases = [("5 samples, 10 classes", _ce_case(5, 10, 5)), ("a batch of 1", _ce_case(1, 10, 6)),
-             ("8 samples, 3 classes", _ce_case(8, 3, 7))]
+             ("8 samples, 3 classes", _ce_case(8, 3, 7)),
+             ("4 samples, one of them with probability exactly 0 for its correct class", zero)]
     pick = lambda P, y: P[np.arange(len(y)), y]
     mistakes = [
         (lambda P, y: -np.sum(np.log(pick(P, y))), "the losses are summed, not averaged: divide by the number "
@@ -87,12 +106,26 @@ def cross_entropy(fn) -> bool:
          "it averages over all n * k entries of Y * log(P), which divides by k too: sum over the classes, "
          "average over the samples"),
         (lambda P, y: -np.mean(np.log(P[:, y])), "P[:, y] picks whole columns (an n x n block): pick one entry "
-                                                 "per row, P[np.arange(n), y]"),
+                                                 "per row, row i at column y[i], with one row index for each "
+                                                 "label"),
         (lambda P, y: np.mean(np.log(pick(P, y))), "the sign is wrong: the loss is MINUS the log-probability "
                                                    "of the right class, so it is >= 0"),
         (lambda P, y: -np.mean(np.log(P)), "it averages the log of every probability: only the probability "
-                                           "of the correct class counts, P[np.arange(n), y]"),
-        (lambda P, y: np.mean(-np.log(P[:, 0])), "it uses the first column instead of the correct class: "
-                                                 "P[np.arange(n), y]"),
+                                           "of each sample's correct class counts"),
+        (lambda P, y: np.mean(-np.log(P[:, 0])), "it uses the first column instead of the correct class: row "
+                                                 "i's entry is in column y[i]"),
     ]
-    return _run("cross_entropy", fn, cases, against(_cross_entropy, mistakes), "nn.cross_entropy")
+    mistakes.insert(0, (lambda P, y: -np.mean(np.log(pick(P, y))),
+                        "a probability of exactly 0 gives log(0) = -inf, so the loss is inf (a float32 softmax "
+                        "underflows to 0 for a confidently wrong network): clip the probabilities at 1e-12 "
+                        "before the log, as nn.cross_entropy does"))
+    diagnose = against(_cross_entropy, mistakes)
+
+    def zero_clipped(got, args, error=None):
+        problem = diagnose(got, args, error)
+        if problem and error is None and np.any(pick(*args) == 0) and np.all(np.isfinite(np.asarray(got, float))):
+            return (f"{problem}. One probability is exactly 0: it must count as 1e-12, the clip nn.cross_entropy "
+                    f"uses, so that sample's loss is -log(1e-12) = {-np.log(1e-12):.1f}")
+        return problem
+
+    return _run("cross_entropy", fn, cases, zero_clipped, "nn.cross_entropy")

@@ -2,6 +2,7 @@
 opened the same way on every system."""
 
 import ast
+import importlib.util
 import json
 import re
 import sys
@@ -132,3 +133,19 @@ def test_every_text_file_is_opened_with_an_encoding():
     missing = {(name, call) for name, source in sources.items() for _, call in text_opens_without_encoding(source)}
     new = sorted(missing - PENDING)
     assert not new, "name the encoding (encoding=\"utf-8\") in: " + "; ".join(f"{f}: {call}" for f, call in new)
+
+
+def test_parallel_runs_keep_a_notebook_whole_and_07_after_06():
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+    root_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(root_conftest)
+    unit = root_conftest.work_unit
+    assert unit("notebooks/02_forward_pass.ipynb::Cell 3") == "notebooks/02_forward_pass.ipynb"
+    assert unit("tests/test_data.py::test_csv_missing_values") == "tests/test_data.py"
+    assert unit("notebooks/07_evaluation.ipynb::Cell 0") == unit("notebooks/06_training.ipynb::Cell 9")
+    seconds = root_conftest.unit_seconds({"notebooks/06_training.ipynb", "tests/test_dev.py"})
+    times = json.loads((ROOT / "benchmarks" / "test_times.json").read_text(encoding="utf-8"))
+    assert seconds["notebooks/06_training.ipynb"] == \
+        times["notebooks/06_training.ipynb"] + times["notebooks/07_evaluation.ipynb"]
+    assert all(path.split("::")[0] == path and (ROOT / path).exists() for path in times), \
+        "benchmarks/test_times.json names a file that is gone: python benchmarks/test_time.py --update"

@@ -2,6 +2,7 @@
 """Set up and run the project with one command; needs only Python 3.10+.
 
     python3 dev.py lab      # set up .venv, then open your copies of the notebooks (my-notebooks/) in JupyterLab
+    python3 dev.py lab --series   # open notebooks/ itself, to write the series (CONTRIBUTING.md)
     python3 dev.py reset NN # a fresh copy of notebook NN in my-notebooks/ (yours is moved aside, never deleted)
     python3 dev.py test     # set up .venv, then run every test (unit tests + notebooks with nbval), in parallel
     python3 dev.py train    # set up .venv, then train the default network (python -m nn_helpers train)
@@ -161,8 +162,12 @@ def learner_area(area: Path = LEARNER, data: Path = ROOT / "data") -> Path:
     return area / "notebooks"
 
 
-def lab():
-    """Fill or update my-notebooks/ from notebooks/, say what arrived, and return JupyterLab's command."""
+def lab(args):
+    """Fill or update my-notebooks/ from notebooks/, say what arrived, and return JupyterLab's command
+    (on notebooks/ itself with --series)."""
+    if "--series" in args:
+        args.remove("--series")
+        return [PYTHON, "-m", "jupyter", "lab", SERIES]
     arrived = sync(SERIES, learner_area(), time.strftime("%Y-%m-%d"))
     if arrived:
         print(f"New versions from notebooks/ are beside your copies in my-notebooks/notebooks/ "
@@ -178,7 +183,7 @@ def reset_command(args):
 
 
 def test_command(args):
-    """pytest, with one worker per core (a notebook's cells on one worker: tests/../conftest.py) unless
+    """pytest, with one worker per core (a notebook whole on one worker, the slowest first: conftest.py) unless
     the arguments choose (-n 0 runs everything in this process)."""
     parallel = [] if any(a.startswith(("-n", "--numprocesses")) for a in args) \
         else ["-n", str(WORKERS), "--dist", "loadfile"]
@@ -188,7 +193,7 @@ def test_command(args):
 def main(argv):
     commands = {
         "setup": lambda args: [],
-        "lab": lambda args: lab(),
+        "lab": lab,
         "test": test_command,
         "train": lambda args: [PYTHON, "-m", "nn_helpers", "train"],
         "app": lambda args: [BIN / "voila", "notebooks/playground.ipynb"],
@@ -198,9 +203,10 @@ def main(argv):
     if not argv or argv[0] not in commands:
         sys.exit(__doc__)
     setup()
-    command = commands[argv[0]](argv[1:])
+    args = argv[1:]
+    command = commands[argv[0]](args)
     if command:
-        cmd = [str(c) for c in command] + argv[1:]
+        cmd = [str(c) for c in command] + args
         print("+", " ".join(cmd), flush=True)
         try:
             sys.exit(subprocess.run(cmd, cwd=ROOT, env=one_blas_thread_env()).returncode)

@@ -88,13 +88,13 @@ def main(argv=None) -> int:
     p.add_argument("--from-json", default=None, metavar="IN", help="redraw and report an earlier run")
     args = p.parse_args(argv)
     if args.from_json:
-        data = json.loads(Path(args.from_json).read_text())
+        data = json.loads(Path(args.from_json).read_text(encoding="utf-8"))
     else:
         data = {"machine": {"platform": platform.platform(), "cores": os.cpu_count(),
                             "loadavg_at_start": os.getloadavg(),
                             "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS")},
                 "runs": [run(name, seed) for seed in args.seeds for name in args.recipes]}
-        Path(args.json).write_text(json.dumps(data, indent=1))
+        Path(args.json).write_text(json.dumps(data, indent=1), encoding="utf-8")
     report(data)
     plot(data, Path(args.plot))
     return 0

@@ -56,7 +56,7 @@ THRESHOLDS = (0.97, 0.98)
 
 def rss_mb() -> float:
     """Current resident set size of this process in MB (Linux)."""
-    with open("/proc/self/status") as f:
+    with open("/proc/self/status", encoding="utf-8") as f:
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
@@ -322,7 +322,7 @@ def thread_env(threads: int) -> dict:
 def run_child(cmd: list, threads: int) -> tuple:
     """Run cmd; return (stdout, stderr, wall seconds, peak RSS in MB of that child alone)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=thread_env(threads), text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=thread_env(threads), encoding="utf-8")
     # os.wait4 gives the rusage of exactly this child (getrusage(RUSAGE_CHILDREN) would pool all children).
     # Read the pipes in threads so a chatty child cannot block on a full pipe before it exits.
     chunks = {"out": [], "err": []}
@@ -476,7 +476,7 @@ def plot(results: dict, args, path: Path) -> None:
 def machine_info() -> dict:
     info = {"platform": platform.platform(), "cores": os.cpu_count()}
     try:
-        with open("/proc/cpuinfo") as f:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
             info["cpu"] = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
     except (OSError, StopIteration):
         info["cpu"] = platform.processor()
@@ -510,7 +510,7 @@ def main(argv=None) -> int:
         run_worker(args)
         return 0
     if args.from_json:
-        report(json.loads(Path(args.from_json).read_text()), args.plot)
+        report(json.loads(Path(args.from_json).read_text(encoding="utf-8")), args.plot)
         return 0
     if args.quick:
         args.repeats, args.epochs = 1, min(args.epochs, 3)
@@ -544,7 +544,7 @@ def main(argv=None) -> int:
                 machine=machine, methods=methods, results=results, cli=cli_runs, tutorial=tutorial, floor=floor)
     report(data, args.plot)
     if args.json:
-        Path(args.json).write_text(json.dumps(data, indent=1))
+        Path(args.json).write_text(json.dumps(data, indent=1), encoding="utf-8")
         print(f"raw measurements written to {args.json}")
     return 0
 

@@ -139,7 +139,7 @@ def load_csv(path: str | os.PathLike):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file.")
-    with open(path) as f:
+    with open(path, encoding="utf-8") as f:
         first = f.readline().strip()
     if first.startswith("pixel"):
         raise ValueError(

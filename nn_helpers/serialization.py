@@ -24,7 +24,11 @@ def save_params(path: str | os.PathLike, params: dict, **meta) -> Path:
         meta_json = json.dumps(meta)
     except TypeError as err:
         raise ValueError(f"metadata must be JSON-serializable (numbers, strings, lists): {err}") from err
-    np.savez(path, **params, **{META_KEY: np.array(meta_json)})
+    # written beside it, then renamed: a reader (another notebook run in parallel) sees the old file or
+    # the new one, never half of one
+    partial = path.with_name(f".{path.stem}.{os.getpid()}.partial.npz")
+    np.savez(partial, **params, **{META_KEY: np.array(meta_json)})
+    os.replace(partial, path)
     return path
 
 

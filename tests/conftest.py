@@ -1,7 +1,3 @@
-import os
-import shutil
-import tempfile
-
 import matplotlib
 import numpy as np
 import pytest
@@ -11,15 +7,8 @@ matplotlib.use("Agg")
 import nn_helpers as nn  # noqa: E402
 
 # A checker that accepts a function keeps its source in $NN_LEARNER_DIR/my_network.py (nn_helpers/check/_kept.py).
-# Tests never write into the repository: the notebooks nbval runs (their kernels inherit this environment)
-# keep into a folder of this session, and every test function gets a fresh one of its own (below), so a
-# solved run of the exercises never shows in the stored notebooks' "0 of N exercises solved".
-_SESSION_LEARNER_DIR = tempfile.mkdtemp(prefix="nn-learner-")
-os.environ["NN_LEARNER_DIR"] = _SESSION_LEARNER_DIR
-
-
-def pytest_unconfigure(config):
-    shutil.rmtree(_SESSION_LEARNER_DIR, ignore_errors=True)
+# The conftest.py at the root gives every pytest process a temporary one; every test function gets a fresh
+# one of its own here, so a solved run of the exercises never shows in another test or notebook.
 
 
 @pytest.fixture(autouse=True)

@@ -41,7 +41,7 @@ def test_defaults_are_the_98_percent_recipe():
 
 
 def test_python_dash_m_help():
-    out = subprocess.run([sys.executable, "-m", "nn_helpers", "train", "--help"], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "nn_helpers", "train", "--help"], capture_output=True, encoding="utf-8")
     assert out.returncode == 0 and "--hidden H [H ...]" in out.stdout and "--save MODEL.npz" in out.stdout
     with pytest.raises(SystemExit):
         main(["fly"])

@@ -139,11 +139,11 @@ def test_csv_kaggle_test_layout_is_explained(tmp_path, digits):
 def test_csv_missing_values(tmp_path, digits):
     images, labels = digits
     write_csv(tmp_path / "d.csv", images, labels, True)
-    lines = (tmp_path / "d.csv").read_text().splitlines()
+    lines = (tmp_path / "d.csv").read_text(encoding="utf-8").splitlines()
     cells = lines[3].split(",")
     cells[100] = ""
     lines[3] = ",".join(cells)
-    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"d\.csv: missing values in 1 row\(s\), first at data row 2"):
         nn.load_csv(tmp_path / "d.csv")
 

@@ -22,7 +22,7 @@ MACHINE_PATH = re.compile(r"(/work/|/root/|/tmp/|/home/|/Users/|site-packages|[A
 
 
 def code_cells(path):
-    return [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    return [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
 
 
 def is_skipped(cell):
@@ -64,14 +64,14 @@ def test_nbval_catches_a_backward_pass_without_the_relu_mask(tmp_path):
     broken = tmp_path / "nn_helpers"
     shutil.copytree(ROOT / "nn_helpers", broken, ignore=shutil.ignore_patterns("__pycache__"))
     network = broken / "network.py"
-    source = network.read_text()
+    source = network.read_text(encoding="utf-8")
     mask = ' * g_prime(cache[f"Z{l - 1}"])'
     assert mask in source, "backward changed: update this test"
-    network.write_text(source.replace(mask, ""))
+    network.write_text(source.replace(mask, ""), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "NN_HELPERS_DATA": str(ROOT / "data" / "mnist"),
-           "OPENBLAS_NUM_THREADS": "1"}
+           "OPENBLAS_NUM_THREADS": "1", "PYTHONIOENCODING": "utf-8"}
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "notebooks/04_backpropagation.ipynb"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+                         cwd=ROOT, env=env, capture_output=True, encoding="utf-8", timeout=600)
     out = re.sub(r"\x1b\[[0-9;]*m", "", run.stdout)
     assert run.returncode == 1 and re.search(r"\b\d+ failed, \d+ passed", out), out[-3000:]
     # one section per failed cell (before the short summary, which repeats them when CI is set)

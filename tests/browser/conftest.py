@@ -81,14 +81,14 @@ class Server:
 
     def __init__(self, cmd: list, url: str, log: Path, cwd: Path, env: dict | None = None):
         self.url, self.log = url, log
-        self.process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log.open("w", encoding="utf-8"), stderr=subprocess.STDOUT)
 
     def wait_ready(self, path: str | None, timeout: float = 60) -> None:
         """Wait until ``url + path`` answers 200 (or, with path None, until the port accepts connections)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with code {self.process.returncode}:\n{self.log.read_text()}")
+                raise RuntimeError(f"server exited with code {self.process.returncode}:\n{self.log.read_text(encoding='utf-8', errors='replace')}")
             try:
                 if path is None:
                     host, port = self.url.removeprefix("http://").split(":")
@@ -99,7 +99,7 @@ class Server:
                         return
             except OSError:
                 time.sleep(0.2)  # polling a port that is not open yet
-        raise TimeoutError(f"server not ready after {timeout} s:\n{self.log.read_text()}")
+        raise TimeoutError(f"server not ready after {timeout} s:\n{self.log.read_text(encoding='utf-8', errors='replace')}")
 
     def stop(self) -> None:
         self.process.terminate()
@@ -129,12 +129,12 @@ def voila(browser, model_file, tmp_path_factory):
 
 def clean_copy(src: Path, dst: Path) -> None:
     """Copy a notebook without its outputs and widget state: a stale output must not pass a test."""
-    nb = json.loads(src.read_text())
+    nb = json.loads(src.read_text(encoding="utf-8"))
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
     nb["metadata"].pop("widgets", None)
-    dst.write_text(json.dumps(nb, indent=1))
+    dst.write_text(json.dumps(nb, indent=1), encoding="utf-8")
 
 
 LAB_SETTINGS = {
@@ -158,7 +158,7 @@ def lab(browser, model_file, tmp_path_factory):
     settings = root / "settings"
     for name, value in LAB_SETTINGS.items():
         (settings / name).parent.mkdir(parents=True, exist_ok=True)
-        (settings / name).write_text(json.dumps(value))
+        (settings / name).write_text(json.dumps(value), encoding="utf-8")
     env = {**os.environ, **ONE_THREAD, "JUPYTERLAB_SETTINGS_DIR": str(settings),
            "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces")}
     port, token = free_port(), "nn-browser-test"

@@ -1,0 +1,99 @@
+"""How long `python3 dev.py test` takes: wall time, CPU time, and the seconds of each test file.
+
+    python benchmarks/test_time.py             # set up .venv (not timed), then time `dev.py test`
+    python benchmarks/test_time.py -n 0        # the same, everything in one process (the old way)
+    python benchmarks/test_time.py --update    # also store the per-file seconds in test_times.json,
+                                               # which conftest.py uses to start the slowest files first
+    python benchmarks/test_time.py --json out.json -- -k softmax   # after `--`: more pytest arguments
+
+Wall time is what a teacher waits; it depends on what else the machine runs. CPU time (user + sys of
+dev.py test and everything it started: workers, kernels, browsers) depends much less on that, so
+compare CPU seconds when the machine is busy. A file's seconds are the sum of its tests' set-up, call
+and tear-down (pytest --durations): for a notebook, its kernel's start and every cell.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMES = ROOT / "benchmarks" / "test_times.json"
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s (?:setup|call|teardown)\s+(\S+?)(?:::.*)?$")
+SUMMARY = re.compile(r"^=+ (.*\d+ (?:passed|failed).*) in [\d.]+s")
+
+
+def cpu_seconds() -> float | None:
+    """User + sys seconds of this process's finished children (POSIX only)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def per_file_seconds(output: str) -> dict:
+    seconds: dict = {}
+    for line in output.splitlines():
+        match = DURATION.match(line)
+        if match:
+            seconds[match[2]] = seconds.get(match[2], 0.0) + float(match[1])
+    return seconds
+
+
+def measure(pytest_args: list) -> dict:
+    subprocess.run([sys.executable, "dev.py", "setup"], cwd=ROOT, check=True)  # not timed
+    cmd = [sys.executable, "dev.py", "test", "--durations=0", "--durations-min=0", *pytest_args]
+    cpu, start = cpu_seconds(), time.perf_counter()
+    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, encoding="utf-8", errors="replace")
+    wall = time.perf_counter() - start
+    cpu = None if cpu is None else cpu_seconds() - cpu
+    summary = next((m[1] for m in map(SUMMARY.match, reversed(run.stdout.splitlines())) if m), "no summary")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return {"command": " ".join(["python3", "dev.py", "test", *pytest_args]), "returncode": run.returncode,
+            "summary": summary, "wall_s": round(wall, 1), "cpu_s": None if cpu is None else round(cpu, 1),
+            "cores": os.cpu_count(), "load_before_end": None if load is None else round(load, 1), "files": per_file_seconds(run.stdout),
+            "tail": run.stdout[-3000:] if run.returncode else ""}
+
+
+def report(result: dict) -> None:
+    cpu = "n/a" if result["cpu_s"] is None else f"{result['cpu_s']:.0f} s"
+    print(f"{result['command']}: {result['summary']} (exit {result['returncode']})")
+    print(f"wall {result['wall_s']:.0f} s, CPU {cpu} (user + sys of everything it started), "
+          f"{result['cores']} cores, load average {result['load_before_end']}")
+    files = sorted(result["files"].items(), key=lambda item: -item[1])
+    print(f"{'seconds':>8}  file (sum of its tests' set-up, call and tear-down)")
+    for path, seconds in files:
+        print(f"{seconds:8.1f}  {path}")
+    if result["tail"]:
+        print(result["tail"])
+
+
+def main(argv=None):
+    """Our options (--update, --json OUT, --help); every other argument goes to pytest, in order."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "-h" in argv or "--help" in argv:
+        sys.exit(__doc__)
+    argv = [a for a in argv if a != "--"]
+    update = "--update" in argv
+    json_out = Path(argv[argv.index("--json") + 1]) if "--json" in argv else None
+    if json_out:
+        del argv[argv.index("--json"):argv.index("--json") + 2]
+    result = measure([a for a in argv if a != "--update"])
+    report(result)
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8", newline="\n")
+    if update:
+        times = {path: round(seconds, 1) for path, seconds in sorted(result["files"].items())}
+        TIMES.write_text(json.dumps(times, indent=1) + "\n", encoding="utf-8", newline="\n")
+    return result["returncode"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

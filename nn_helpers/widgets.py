@@ -269,7 +269,7 @@ class EpsilonExplorer(Panel):
         if log10_eps not in self.errors:
             with np.errstate(all="ignore"):
                 self.errors[log10_eps] = gradient_check(self.params, self.X, self.y, self.activation,
-                                                        eps=10.0**log10_eps, max_entries=self.max_entries)
+                                                        h=10.0**log10_eps, max_entries=self.max_entries)
         return self.errors[log10_eps]
 
     def update(self) -> None:

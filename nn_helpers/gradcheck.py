@@ -1,8 +1,8 @@
 """Gradient checking: compare backpropagation with central finite differences.
 
-For each parameter entry theta_i:
+For each parameter entry theta_j, with a step h (notebooks/NOTATION.md):
 
-    dJ/dtheta_i ~ (J(theta + eps e_i) - J(theta - eps e_i)) / (2 eps)        error O(eps^2)
+    dJ/dtheta_j ~ (J(theta + h e_j) - J(theta - h e_j)) / (2 h)        error O(h^2)
 
 and the two gradients agree when the relative error
 
@@ -24,9 +24,9 @@ def loss_fn(params: dict, X: np.ndarray, y: np.ndarray, activation: str = "relu"
     return cross_entropy(forward(params, X, activation, check=False, masks=masks)[0], y)
 
 
-def numerical_gradient(params: dict, X, y, activation: str = "relu", eps: float = 1e-6,
+def numerical_gradient(params: dict, X, y, activation: str = "relu", h: float = 1e-6,
                        max_entries: int | None = None, seed: int = 0, masks: dict | None = None) -> tuple[dict, dict]:
-    """Central-difference gradient of :func:`loss_fn`.
+    """Central-difference gradient of :func:`loss_fn` with step ``h``.
 
     Checks every entry, or ``max_entries`` random entries per parameter (faster for big layers).
     Returns ``(grads, index)``: for each key the numerical derivatives and the flat indices checked.
@@ -41,12 +41,12 @@ def numerical_gradient(params: dict, X, y, activation: str = "relu", eps: float 
         g = np.empty(idx.size)
         for j, i in enumerate(idx):
             old = flat[i]
-            flat[i] = old + eps
+            flat[i] = old + h
             plus = loss_fn(params, X, y, activation, masks)
-            flat[i] = old - eps
+            flat[i] = old - h
             minus = loss_fn(params, X, y, activation, masks)
             flat[i] = old
-            g[j] = (plus - minus) / (2 * eps)
+            g[j] = (plus - minus) / (2 * h)
         grads[key], index[key] = g, idx
     return grads, index
 
@@ -58,10 +58,10 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def gradient_check(params: dict, X: np.ndarray, y: np.ndarray, activation: str = "relu",
-                   eps: float = 1e-6, max_entries: int | None = None, seed: int = 0,
+                   h: float = 1e-6, max_entries: int | None = None, seed: int = 0,
                    backward_fn=backward, per_param: bool = False, masks: dict | None = None):
     """Relative error between ``backward_fn`` (default: :func:`nn_helpers.backward`) and central
-    finite differences, over all parameters together.
+    finite differences with step ``h``, over all parameters together.
 
     Use float64 parameters and inputs: in float32 rounding alone gives errors around 1e-3.
     ``backward_fn(params, cache, y)`` lets you check your own (or a deliberately broken) backward pass.
@@ -75,7 +75,7 @@ def gradient_check(params: dict, X: np.ndarray, y: np.ndarray, activation: str =
     params = {k: v.copy() for k, v in params.items()}
     _, cache = forward(params, X, activation, masks=masks)
     analytic = backward_fn(params, cache, y)
-    numeric, index = numerical_gradient(params, X, y, activation, eps, max_entries, seed, masks)
+    numeric, index = numerical_gradient(params, X, y, activation, h, max_entries, seed, masks)
     a = np.concatenate([analytic[k].reshape(-1)[index[k]] for k in params])
     b = np.concatenate([numeric[k] for k in params])
     error = relative_error(a, b)

@@ -31,6 +31,17 @@ def test_gradient_check_catches_a_bug(tiny_data):
     assert nn.gradient_check(params, X, y, backward_fn=no_relu_mask) > 1e-2
 
 
+def test_gradient_check_step_h(tiny_data):
+    # the finite-difference step is h (notebooks/NOTATION.md): a tiny h lets round-off dominate
+    X, y = tiny_data
+    params = nn.init_params([12, 7, 5], init="xavier", seed=3, dtype=np.float64)
+    good = nn.gradient_check(params, X, y, activation="tanh", h=1e-5)
+    tiny = nn.gradient_check(params, X, y, activation="tanh", h=1e-13)
+    assert good < 1e-7 and tiny > 100 * good
+    numeric, index = nn.numerical_gradient(params, X, y, activation="tanh", h=1e-5)
+    assert set(numeric) == set(params) and all(index[k].size == params[k].size for k in params)
+
+
 def test_gradient_check_needs_float64(tiny_data):
     X, y = tiny_data
     with pytest.raises(ValueError, match="needs float64 parameters"):

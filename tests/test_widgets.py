@@ -97,11 +97,11 @@ def test_epsilon_explorer(mnist):
     _, labels, X = mnist
     params = nn.init_params([784, 8, 10], seed=0)  # float32: the panel checks in float64
     panel = W.epsilon_explorer(params, X[:20], labels[:20])
-    assert panel.state["eps"] == pytest.approx(1e-6) and panel.state["error"] < 1e-6
+    assert panel.state["h"] == pytest.approx(1e-6) and panel.state["error"] < 1e-6
     assert panel.state["message"] == ""
-    change(panel, "log10_eps", -12)
+    change(panel, "log10_h", -12)
     assert panel.state["error"] > 1e-6 and "rounding" in panel.state["message"]
-    change(panel, "log10_eps", -1)
+    change(panel, "log10_h", -1)
     assert panel.state["error"] > 1e-6 and "large" in panel.state["message"]
 
 

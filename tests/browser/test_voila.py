@@ -63,7 +63,7 @@ def test_epsilon_explorer(voila_page):
     box = panel(voila_page, "epsilon-explorer")
     expect(readout(box)).to_contain_text("eps = 1.0e-06")
     src = figure_src(box)
-    type_into_slider(box, "log10(eps)", -12)
+    type_into_slider(box, "log10(h)", -12)
     expect(readout(box)).to_contain_text("eps = 1.0e-12")
     expect(box.locator(".nn-message")).to_contain_text("rounding error")
     expect_new_figure(box, src)

@@ -22,7 +22,7 @@ EXERCISES = {
     "01": ["parse_idx", "to_features", "train_val_split"],
     "02": ["layer", "forward", "he_init"],
     "03": ["softmax", "one_hot", "cross_entropy"],
-    "04": ["output_gradient", "backward", "backward_tanh", "backward_deep", "numerical_gradient"],
+    "04": ["output_gradient", "backward", "backward_tanh", "numerical_gradient", "backward_deep"],
     "05": ["sgd_step", "minibatches", "train_epoch"],
     "06": ["momentum_step", "adam_step", "cosine_lr"],
     "07": ["confusion_matrix", "precision_recall", "most_confident_mistakes"],

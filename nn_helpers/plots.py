@@ -39,33 +39,74 @@ def plot_digits(images, labels=None, predictions=None, ncols: int = 10, title: s
     return fig
 
 
-def plot_history(history, title: str = "Learning curves", label: str | None = None, axes=None, legend: bool = True):
+#: The series' convention for learning curves: solid lines are training, dashed lines validation.
+TRAIN_STYLE, VAL_STYLE = "-", "--"
+
+
+def _history_legend(ax, fontsize: int = 8) -> None:
+    """One legend entry per run (its colour), then what solid and dashed mean, in grey."""
+    from matplotlib.lines import Line2D
+
+    runs = [line for line in ax.lines if line.get_gid() == "train" and not line.get_label().startswith("_")]
+    handles = [Line2D([], [], color=line.get_color(), lw=2) for line in runs]
+    labels = [line.get_label() for line in runs]
+    has_val = any(line.get_gid() == "val" for line in ax.lines)
+    handles.append(Line2D([], [], color="grey", ls=TRAIN_STYLE))
+    labels.append("training (solid)")
+    if has_val:
+        handles.append(Line2D([], [], color="grey", ls=VAL_STYLE))
+        labels.append("validation (dashed)")
+    ax.legend(handles, labels, fontsize=fontsize)
+
+
+def plot_history(history, title: str = "Learning curves", label: str | None = None, axes=None, legend: bool = True,
+                 log: bool = False):
     """Loss and accuracy per epoch, training and validation, side by side.
 
-    Pass ``axes`` (two Axes) and ``label`` to draw several runs on one figure; the caller then lays it
-    out (``fig.tight_layout()``) once the last run is drawn. ``legend=False`` leaves the legends out.
+    The series' convention: **solid lines are training, dashed lines validation**, one colour per run.
+    Training is ``history.train_loss`` / ``train_acc`` (measured on the training data after each epoch),
+    validation ``history.val_loss`` / ``val_acc`` (left out when the history has none).
+
+    Pass ``axes`` (two Axes) and ``label`` to draw several runs on one figure; the legend then names each
+    run by its colour and says what solid and dashed mean. The caller lays the figure out
+    (``fig.tight_layout()``) once the last run is drawn. ``legend=False`` leaves the legends out.
+    ``log=True`` draws both panels on a log scale and the right one as the error rate 1 - accuracy, so that
+    the first epoch (10% errors) and the last (under 1%) both stay readable.
     """
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+
     own_figure = axes is None
     if own_figure:
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
         fig.suptitle(title)
     else:
         fig = axes[0].figure
-    prefix = f"{label}: " if label else ""
     ax_loss, ax_acc = axes
-    line = ax_loss.plot(history.epoch, history.train_loss, "-", label=f"{prefix}train")[0]
-    has_val = not np.all(np.isnan(history.val_loss))
-    if has_val:
-        ax_loss.plot(history.epoch, history.val_loss, "--", color=line.get_color(), label=f"{prefix}validation")
-    ax_acc.plot(history.epoch, history.train_acc, "-", color=line.get_color(), label=f"{prefix}train")
-    if has_val:
-        ax_acc.plot(history.epoch, history.val_acc, "--", color=line.get_color(), label=f"{prefix}validation")
+    epochs = np.asarray(history.epoch)
+    acc = (lambda a: 1 - np.asarray(a, dtype=float)) if log else (lambda a: np.asarray(a, dtype=float))
+    name = label or "_training"      # an unlabelled run needs no entry of its own in the legend
+    line = ax_loss.plot(epochs, history.train_loss, TRAIN_STYLE, label=name, gid="train")[0]
+    ax_acc.plot(epochs, acc(history.train_acc), TRAIN_STYLE, color=line.get_color(), label=name, gid="train")
+    if not np.all(np.isnan(np.asarray(history.val_loss, dtype=float))):
+        ax_loss.plot(epochs, history.val_loss, VAL_STYLE, color=line.get_color(), label=f"_{name.lstrip('_')} validation",
+                     gid="val")
+        ax_acc.plot(epochs, acc(history.val_acc), VAL_STYLE, color=line.get_color(), label=f"_{name.lstrip('_')} validation",
+                    gid="val")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
+    if log:
+        ax_acc.set(xlabel="epoch", ylabel="error rate (1 - accuracy)", title="Error rate (log scale)")
+        for ax in axes:
+            ax.set_yscale("log")
+            ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))           # ticks at 0.01, 0.02, 0.05, 0.1, ...
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+    else:
+        ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
     for ax in axes:
-        ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # epochs are whole numbers
+        ax.grid(alpha=0.3, which="both" if log else "major")
         if legend:
-            ax.legend(fontsize=8)
+            _history_legend(ax)
     if own_figure:
         fig.tight_layout()
     return fig

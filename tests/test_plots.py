@@ -35,8 +35,19 @@ def test_plot_history_draws_every_epoch():
     ax_loss, ax_acc = fig.axes
     assert [list(line.get_ydata()) for line in ax_loss.lines] == [[0.9, 0.5, 0.3], [1.0, 0.6, 0.4]]
     assert ax_acc.get_ylabel() == "accuracy" and len(ax_acc.lines) == 2
+    assert [line.get_linestyle() for line in ax_loss.lines] == ["-", "--"]  # solid training, dashed validation
     plots.plot_history(history, label="run 2", axes=fig.axes)
-    assert len(ax_loss.lines) == 4 and "run 2: train" in [t.get_text() for t in ax_loss.get_legend().get_texts()]
+    legend = [t.get_text() for t in ax_loss.get_legend().get_texts()]
+    assert len(ax_loss.lines) == 4 and legend == ["run 2", "training (solid)", "validation (dashed)"]
+    assert ax_loss.lines[2].get_color() == ax_loss.lines[3].get_color() != ax_loss.lines[0].get_color()
+
+
+def test_plot_history_log_scale_shows_the_error_rate():
+    history = nn.History(epoch=[1, 2], train_loss=[0.3, 0.1], train_acc=[0.9, 0.99],
+                         val_loss=[0.4, 0.2], val_acc=[0.88, 0.98], seconds=[1, 1])
+    ax_loss, ax_acc = plots.plot_history(history, log=True).axes
+    assert ax_acc.get_yscale() == "log" and np.allclose(ax_acc.lines[0].get_ydata(), [0.1, 0.01])
+    assert all(float(tick).is_integer() for tick in ax_acc.get_xticks())   # whole epochs only
 
 
 def test_plot_confusion_matrix_writes_counts():

@@ -89,7 +89,7 @@ def cmd_train(args) -> int:
           f"{r['epochs']} epochs, {len(X_train)} training / {0 if X_val is None else len(X_val)} validation images"
           + (f"; {regularization}" if regularization else ""))
     report = lambda epoch, h, p: tqdm.write(
-        f"epoch {epoch:3d}  loss {h.train_loss[-1]:.4f}  train acc {h.train_acc[-1]:.4f}"
+        f"epoch {epoch:3d}  train loss {h.train_loss[-1]:.4f}  train acc {h.train_acc[-1]:.4f}"
         + ("" if X_val is None else f"  val loss {h.val_loss[-1]:.4f}  val acc {h.val_acc[-1]:.4f}"))  # tqdm.write prints above the progress bar instead of through it
     progress = not args.no_progress
     try:

@@ -33,14 +33,24 @@ class StopTraining(Exception):
 
 @dataclass
 class History:
-    """Per-epoch metrics. ``train_*`` are averages over the epoch's batches; ``val_*`` are measured
-    on the validation set after the epoch (NaN when there is none)."""
+    """Per-epoch metrics, one entry per epoch.
+
+    ``train_loss``, ``train_acc``: the loss and accuracy measured after the epoch, with the epoch's final
+        weights (no dropout), on a fixed sample of the training set drawn once (see ``train_sample`` of
+        :func:`train`); NaN when that measurement is turned off. Compare these with ``val_*``.
+    ``running_loss``, ``running_acc``: the averages over the epoch's batches, each measured before its
+        own step (and with dropout, if any). They cost nothing, but lag behind the weights the epoch ends
+        with, so early in training they make the training set look worse than the validation set.
+    ``val_loss``, ``val_acc``: measured on the validation set after the epoch (NaN when there is none).
+    """
 
     epoch: list = field(default_factory=list)
     train_loss: list = field(default_factory=list)
     train_acc: list = field(default_factory=list)
     val_loss: list = field(default_factory=list)
     val_acc: list = field(default_factory=list)
+    running_loss: list = field(default_factory=list)
+    running_acc: list = field(default_factory=list)
     seconds: list = field(default_factory=list)
     stopped_early: bool = False
 
@@ -151,6 +161,20 @@ def augmented(X: np.ndarray, augment, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+#: Training rows sampled for the after-epoch training metrics when there is no validation set.
+TRAIN_SAMPLE = 5000
+
+
+def train_sample_indices(n: int, size: int, seed: int) -> np.ndarray:
+    """The rows of the training set on which :func:`train` measures ``History.train_*``: ``size`` distinct
+    indices out of ``n`` (all of them when ``size >= n``), sorted, drawn from their own generator
+    ``default_rng([seed, 3])``, so the shuffling generator, and with it the trained weights, are the
+    same whatever the sample's size."""
+    if size >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng([seed, 3]).choice(n, size=size, replace=False))
+
+
 def _progress_bar(total: int, enabled: bool):
     if not enabled:
         return None
@@ -178,6 +202,7 @@ def train(
     progress: bool = True,
     dropout: float = 0.0,
     augment=None,
+    train_sample: int | None = None,
 ):
     """Train a copy of ``params`` on ``X`` (n, n_0) and labels ``y`` (n,); the input dict is left as is.
 
@@ -192,6 +217,11 @@ def train(
         recovered from ``X`` as ``round(255 X)``, e.g. ``augment.shifts(2)`` from ``nn_helpers.augment``.
     Dropout and augmentation draw from their own generators (seeded from ``seed``), so the shuffling
     is the same with and without them.
+    train_sample: how many training rows ``History.train_loss``/``train_acc`` are measured on after each
+        epoch; ``None`` (default): as many as the validation set has, or ``TRAIN_SAMPLE`` (5,000) without
+        one, at most n; 0 turns the measurement off (NaN). The rows are drawn once from ``seed``, from their
+        own generator (see :func:`train_sample_indices`): the sample does not change the trained weights.
+        ``History.running_loss``/``running_acc`` keep the averages over each epoch's batches.
 
     Returns ``(params, history)``. Raises :class:`DivergenceError` as soon as the loss is NaN or inf.
     Deterministic: the same ``seed`` (shuffling) and starting ``params`` give the same result on the same
@@ -222,11 +252,19 @@ def train(
         raise ValueError(f"dropout={dropout}; expected a rate in [0, 1), e.g. 0.2 (0 turns dropout off).")
     if augment is not None and X.shape[1] != 784:
         raise ValueError(f"augment works on 28x28 images, but X has {X.shape[1]} features; expected 784 pixels.")
+    if train_sample is None:
+        train_sample = TRAIN_SAMPLE if X_val is None else len(X_val)
+    elif int(train_sample) != train_sample or train_sample < 0:
+        raise ValueError(f"train_sample={train_sample}; expected a number of rows, at least 0 (0 turns the "
+                         f"after-epoch training metrics off).")
 
     dtype = params["W1"].dtype
     params = {k: v.copy() for k, v in params.items()}
     X = np.asarray(X, dtype=dtype)
     rng = np.random.default_rng(seed)
+    if train_sample:
+        sample = train_sample_indices(n, int(train_sample), seed)
+        X_sample, y_sample = (X, y) if len(sample) == n else (X[sample], y[sample])
     dropout_rng, augment_rng = np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2])
     n_batches = math.ceil(n / batch_size)
     first_loss = None
@@ -261,18 +299,20 @@ def train(
                 if bar is not None:
                     bar.update(1)
             history.epoch.append(epoch)
-            history.train_loss.append(loss_sum / n)
-            history.train_acc.append(correct / n)
-            if X_val is not None:
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    val_loss, val_acc = evaluate(params, X_val, y_val, activation)
-            else:
-                val_loss = val_acc = float("nan")
+            history.running_loss.append(loss_sum / n)
+            history.running_acc.append(correct / n)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                train_loss, train_acc = (evaluate(params, X_sample, y_sample, activation) if train_sample
+                                         else (float("nan"), float("nan")))
+                val_loss, val_acc = (evaluate(params, X_val, y_val, activation) if X_val is not None
+                                     else (float("nan"), float("nan")))
+            history.train_loss.append(train_loss)
+            history.train_acc.append(train_acc)
             history.val_loss.append(val_loss)
             history.val_acc.append(val_acc)
             history.seconds.append(time.perf_counter() - start)
             if bar is not None:
-                bar.set_postfix(epoch=epoch, loss=f"{history.train_loss[-1]:.4f}",
+                bar.set_postfix(epoch=epoch, loss=f"{history.running_loss[-1]:.4f}",
                                 val_acc=f"{val_acc:.4f}", refresh=False)
             for callback in callbacks:
                 callback(epoch, history, params)

@@ -13,7 +13,7 @@ def test_train_then_evaluate(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "network 784-32-10 (relu, he init)" in out
-    assert "epoch   2  loss" in out and "val acc" in out
+    assert "epoch   2  train loss" in out and "val acc" in out
     acc = float(out.split("test accuracy ")[1].split()[0])
     assert 0.94 < acc < 1.0
     assert model.is_file()

@@ -11,7 +11,8 @@ from .activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad
 from .data import load_csv, load_idx, load_mnist, parse_idx, to_features, train_val_split
 from .gradcheck import gradient_check, numerical_gradient, relative_error
 from .losses import cross_entropy, cross_entropy_from_logits, logsumexp, one_hot, softmax
-from .metrics import accuracy, confusion_matrix, most_confident_mistakes, precision_recall
+from .metrics import (accuracy, confusion_matrix, expected_calibration_error, most_confident_mistakes,
+                      precision_recall, reliability_bins)
 from .network import backward, dropout_mask, forward, init_params, layer_sizes, predict, predict_proba
 from .optimizers import SGD, Adam, Momentum, cosine_lr, make_optimizer
 from .serialization import load_params, save_params
@@ -24,7 +25,8 @@ __all__ = [
     "load_csv", "load_idx", "load_mnist", "parse_idx", "to_features", "train_val_split",
     "gradient_check", "numerical_gradient", "relative_error",
     "cross_entropy", "cross_entropy_from_logits", "logsumexp", "one_hot", "softmax",
-    "accuracy", "confusion_matrix", "most_confident_mistakes", "precision_recall",
+    "accuracy", "confusion_matrix", "expected_calibration_error", "most_confident_mistakes", "precision_recall",
+    "reliability_bins",
     "backward", "dropout_mask", "forward", "init_params", "layer_sizes", "predict", "predict_proba",
     "SGD", "Adam", "Momentum", "cosine_lr", "make_optimizer",
     "load_params", "save_params",

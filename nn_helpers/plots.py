@@ -164,3 +164,25 @@ def plot_mistakes(images, y_true, probs, indices, ncols: int = 6, title: str = "
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_weights_shared(weights: dict, n: int = 8, title: str = "First-layer weights", size: float = 1.5):
+    """First-layer weights of several networks, one row per network, on **one** colour scale with a colour
+    bar, so that their sizes compare: ``weights`` maps a row label to a ``W1`` of shape (784, h); the first
+    ``n`` columns of each are drawn as 28x28 images (red +, blue -, white 0). The scale is symmetric,
+    ±(the largest |weight| drawn)."""
+    rows = list(weights.items())
+    n = min([n, *(W.shape[1] for _, W in rows)])
+    lim = max(float(np.abs(W[:, :n]).max()) for _, W in rows) or 1.0
+    fig, axes = plt.subplots(len(rows), n, figsize=(size * n + 1.2, size * len(rows) + 0.6), squeeze=False)
+    for (label, W), row in zip(rows, axes):
+        for j, ax in enumerate(row):
+            im = ax.imshow(W[:, j].reshape(28, 28), cmap="RdBu_r", vmin=-lim, vmax=lim)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"unit {j}", fontsize=8)
+        row[0].set_ylabel(label, fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0, 0.92, 1))
+    fig.colorbar(im, ax=axes.ravel().tolist(), fraction=0.02, pad=0.01, label="weight")
+    return fig

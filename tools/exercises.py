@@ -494,7 +494,7 @@ def apply(path: Path) -> bool:
     key = path.name[:2]
     n = len(exercises)
     cells += [cell("markdown", f"## Your exercises\n\nHow many of this notebook's {n} exercises your code solves, "
-                               f"counted from the checker cells you ran in this session:", "heading", "progress"),
+                               f"counted from what the checkers accepted (kept in `my_network.py`, so it survives a restart of the kernel):", "heading", "progress"),
               cell("code", f'check.progress("{key}")', "count", "progress")]
     for c in cells:   # nbformat stores sources as lists of lines
         if isinstance(c["source"], str):

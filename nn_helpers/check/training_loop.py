@@ -24,13 +24,13 @@ def sgd_step(fn) -> bool:
     """``fn(params, grads, lr)``: one gradient-descent step, returns the new params (``p - lr * g`` for each)."""
     cases = [("lr=0.1", (*_step_case(0), 0.1)), ("lr=0.5", (*_step_case(1), 0.5))]
     mistakes = [
-        (lambda p, g, lr: {k: p[k] + lr * g[k] for k in p}, "it steps uphill: p + lr * g raises the loss; "
-                                                            "subtract, p - lr * g"),
-        (lambda p, g, lr: {k: p[k] - g[k] for k in p}, "the learning rate is not used: p - lr * g"),
+        (lambda p, g, lr: {k: p[k] + lr * g[k] for k in p}, "it steps uphill: adding the gradient raises the loss; "
+                                                            "the step goes against it, theta - eta * grad"),
+        (lambda p, g, lr: {k: p[k] - g[k] for k in p}, "the learning rate is not used: the step is eta times the gradient"),
         (lambda p, g, lr: {k: p[k] - lr * g[k] if k.startswith("W") else p[k] for k in p},
          "the biases are not updated: every parameter, W1, b1, W2, b2, takes a step"),
-        (lambda p, g, lr: {k: -lr * g[k] for k in p}, "it returns the step -lr * g, not the new parameters "
-                                                      "p - lr * g"),
+        (lambda p, g, lr: {k: -lr * g[k] for k in p}, "it returns the step, not the new parameters: "
+                                                      "the step is added to the old ones"),
     ]
 
     def reference(p, g, lr):
@@ -52,17 +52,17 @@ def _batches_problem(got, args):
     want = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
     everything = np.concatenate(batches).astype(int)
     if sorted(everything) != list(range(n)) and len(everything) == n:
-        return ("some samples appear twice and others never: shuffle with one permutation per epoch, "
-                "rng.permutation(n), not random indices (rng.integers)")
+        return ("some samples appear twice and others never: random indices drawn with replacement are not a "
+                "shuffle; an epoch needs a permutation of all n indices")
     if sizes == want[:-1] and n % batch_size:
-        return (f"the last, smaller batch of {n % batch_size} is missing: loop over range(0, n, batch_size) "
-                f"so every sample is used")
+        return (f"the last, smaller batch of {n % batch_size} is missing: the loop over batch starts stops "
+                f"too early; every sample must be used")
     if sizes != want:
         return f"the batch sizes are {sizes}; expected {want}"
     if sorted(everything) != list(range(n)):
         return "the batches do not hold each index 0..n-1 exactly once"
     if n >= 10 and np.array_equal(everything, np.arange(n)):
-        return "the samples come in order: shuffle them first, order = rng.permutation(n)"
+        return "the samples come in order: they are never shuffled; look at where the order of the indices is made"
     return None
 
 
@@ -144,8 +144,8 @@ def _replay(params, X, y, lr, batches, sign=-1):
 
 
 USE_THE_PIECES = ("it never called {missing}: compute each batch's gradient with the pieces by their names, "
-                  "probs, cache = forward(params, X[idx]) and grads = backward(params, cache, y[idx]) (the checker "
-                  "passes the package's forward and backward, the capstone passes yours)")
+                  "forward for the batch's rows and backward with its cache and labels (the checker passes the "
+                  "package's forward and backward, the capstone passes yours)")
 
 
 def _epoch_problem(recorder, inst, got, args):
@@ -156,64 +156,62 @@ def _epoch_problem(recorder, inst, got, args):
         return USE_THE_PIECES.format(missing="backward(params, cache, y)" if recorder.caches
                                      else "forward(params, X) and backward(params, cache, y)")
     if any(rows is None for rows, _ in steps):
-        return ("backward got a cache that forward(params, X[idx]) did not make from rows of X: pass "
-                "forward a batch of rows, X[idx], and hand its cache to backward")
+        return ("backward got a cache that forward did not make from rows of X: the cache backward needs is the "
+                "one forward returned for this batch")
     batches = [rows for rows, _ in steps]
     want = sorted([batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else []))
     sizes = sorted(len(rows) for rows in batches)
     if len(want) > 1 and all(len(rows) == n for rows in batches):
-        return ("every step uses the gradient of the whole data set, forward(params, X), not the batch's: "
-                "pass the batch, forward(params, X[idx]) and backward(params, cache, y[idx])")
+        return ("every step uses the gradient of the whole data set, not the batch's: look at what you pass to "
+                "forward and backward inside the loop")
     for rows, labels in steps:
         if labels.shape != rows.shape:
-            return (f"backward got {labels.size} labels for a batch of {len(rows)} images: pass the batch's "
-                    f"labels, y[idx]")
+            return (f"backward got {labels.size} labels for a batch of {len(rows)} images: it needs the labels "
+                    f"of the batch's own rows")
         if not np.array_equal(labels, y[rows]):
             return ("the labels do not belong to their images: X and y are shuffled with different "
-                    "permutations. Draw one permutation per epoch, order = rng.permutation(n), and index both "
-                    "X and y with it")
+                    "permutations. One permutation per epoch must pick both the images and their labels")
     if len(batches) > 1 and all(np.array_equal(rows, batches[0]) for rows in batches):
         return (f"every step uses the same batch ({len(batches[0])} images, the first of them rows "
-                f"{', '.join(map(str, batches[0][:3]))}): batch b is order[b * batch_size : (b + 1) * "
-                f"batch_size], so its start must move on with b")
+                f"{', '.join(map(str, batches[0][:3]))}): where a batch starts in the permutation must move "
+                f"on with the batch number")
     if n % batch_size and sizes == want[1:] and want[0] == n % batch_size:
-        return (f"the last, smaller batch of {n % batch_size} images is missing: loop over range(0, n, "
-                f"batch_size), so every sample is used once per epoch")
+        return (f"the last, smaller batch of {n % batch_size} images is missing: the loop over batch "
+                f"starts stops too early; every sample must be used once per epoch")
     everything = np.concatenate(batches)
     if sizes != want or not np.array_equal(np.sort(everything), np.arange(n)):
         if len(everything) == n:
-            return ("some samples are used twice and others never: draw one permutation of all n samples, "
-                    "rng.permutation(n), not random indices (rng.integers or rng.choice with replacement)")
+            return ("some samples are used twice and others never: random indices drawn with replacement are not "
+                    "a shuffle; an epoch needs a permutation of all n samples")
         return (f"the epoch's {len(batches)} batches hold {sizes} images; expected {want} for {n} samples in "
                 f"batches of {batch_size}: each sample exactly once, the last batch holding what is left")
     if n >= 10 and np.array_equal(everything, np.arange(n)):
-        return ("the samples come in order 0, 1, 2, ...: there is no shuffling. Draw a fresh permutation each "
-                "epoch, order = rng.permutation(len(X)), and take the batches from it")
+        return ("the samples come in order 0, 1, 2, ...: there is no shuffling. Each epoch needs a fresh "
+                "permutation drawn from rng, and the batches are cut from it")
     problem = _difference(got, _replay(params, X, y, lr, batches))
     if problem is not None:
         if _same(got, _replay(params, X, y, lr, batches, sign=+1)):
-            return ("it steps uphill: params + lr * grads raises the loss; subtract, params - lr * grads (or "
-                    "use sgd_step)")
+            return ("it steps uphill: adding the gradient raises the loss; the step goes against it, "
+                    "theta - eta * grad")
         if _same(got, params):
-            return ("it returns the parameters it started with: keep the result of each step, params = "
-                    "sgd_step(params, grads, lr), and return params at the end")
+            return ("it returns the parameters it started with: the result of each step is thrown away; the next "
+                    "batch must start from the parameters the last step returned")
         return (f"the parameters after the epoch differ from {len(batches)} plain SGD steps on the batches your "
-                f"loop used ({problem}): after each batch, params = sgd_step(params, grads, lr), with the "
-                f"gradient at the current params")
+                f"loop used ({problem}): each batch's step uses the "
+                f"gradient at the current parameters")
     if n >= 10:
         other = (*args[:5], np.random.default_rng(12345))
         recorder.start(X)
         _call(inst, other)
         if recorder.steps and np.array_equal(np.concatenate([r for r, _ in recorder.steps]), everything):
-            return ("the order does not come from rng: another rng gives the same batches. Draw the "
-                    "permutation from the rng you are given, rng.permutation(n), not from a new "
-                    "np.random.default_rng(0)")
+            return ("the order does not come from rng: another rng gives the same batches. The permutation must "
+                    "be drawn from the rng you are given, not from a generator of your own")
         recorder.start(X)
         _call(inst, args)
         again = [r for r, _ in recorder.steps]
         if len(again) != len(batches) or not all(map(np.array_equal, again, batches)):
-            return ("two calls with the same rng give different batches: draw the permutation from the rng you "
-                    "are given, rng.permutation(n), not from np.random (its global state)")
+            return ("two calls with the same rng give different batches: the permutation must come from the rng "
+                    "you are given, not from np.random's global state")
     return None
 
 

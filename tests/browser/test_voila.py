@@ -61,10 +61,10 @@ def test_softmax_explorer(voila_page):
 
 def test_epsilon_explorer(voila_page):
     box = panel(voila_page, "epsilon-explorer")
-    expect(readout(box)).to_contain_text("eps = 1.0e-06")
+    expect(readout(box)).to_contain_text("h = 1.0e-06")
     src = figure_src(box)
     type_into_slider(box, "log10(h)", -12)
-    expect(readout(box)).to_contain_text("eps = 1.0e-12")
+    expect(readout(box)).to_contain_text("h = 1.0e-12")
     expect(box.locator(".nn-message")).to_contain_text("rounding error")
     expect_new_figure(box, src)
     save_screenshot(box, "voila_epsilon_explorer")

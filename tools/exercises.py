@@ -90,7 +90,7 @@ EXERCISES = {
            '''    return X @ W + b''', before=True),
         ex(("### Vectorized", "def forward_vectorized("), "forward",
            "Before you read on: vectorize the loops above. Write `my_forward(params, X)`, the output "
-           "probabilities `(n, 10)` of the 784-h-10 network for a whole batch `X` `(n, 784)`: "
+           "probabilities `(n, 10)` of the 784-$d_1$-10 network for a whole batch `X` `(n, 784)`: "
            "$Z_1 = X W_1 + b_1$, $A_1 = \\mathrm{ReLU}(Z_1)$, $Z_2 = A_1 W_2 + b_2$, then `nn.softmax(Z2)` "
            "(notebook 03 builds softmax). `params` holds `W1`, `b1`, `W2`, `b2` as `nn.init_params` makes them.",
            "Each loop over neurons and pixels is one matrix product plus a bias, as in `my_layer`: two layers, "
@@ -186,7 +186,7 @@ EXERCISES = {
     db1 = dZ1.sum(axis=0)
     return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}''', before=True),
         ex('mine = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}', "backward_tanh",
-           "A derivation of your own: the same 784-h-10 network with a **tanh** hidden layer, "
+           "A derivation of your own: the same 784-$d_1$-10 network with a **tanh** hidden layer, "
            "$A_1 = \\tanh(Z_1)$, $\\tanh z = \\frac{e^z - e^{-z}}{e^z + e^{-z}}$. First derive $\\tanh'(z)$ "
            "and write it in terms of $\\tanh z$ itself; then write `my_backward_tanh(params, cache, y)`, with "
            "`cache` from `nn.forward(params, X, activation=\"tanh\")` (it holds `A0` = `X`, `Z1`, `A1`, `Z2`, "

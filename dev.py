@@ -17,6 +17,8 @@ Your work lives in my-notebooks/ (ignored by git), never in notebooks/, which th
     my-notebooks/notebooks/   your copies of the series, filled from notebooks/ on first use
     my-notebooks/output/      what your notebooks write (../output/ from a notebook: model, CSV files)
     my-notebooks/data         the bundled MNIST (a link to data/, or a copy where links are not allowed)
+    my-notebooks/notebooks/my_network.py   the functions the exercises' checkers accepted (the capstone of
+                              notebook 05 trains with them; check.start_over("03") sets 03's aside)
 A notebook that is new in notebooks/ is copied in; one that changed there arrives beside yours as
 NAME.new-DATE.ipynb, and yours stays as it is (a copy you never changed is simply updated).
 """
@@ -167,12 +169,31 @@ def lab(args):
     (on notebooks/ itself with --series)."""
     if "--series" in args:
         args.remove("--series")
-        return [PYTHON, "-m", "jupyter", "lab", SERIES]
+        return [PYTHON, "-m", "jupyter", "lab", SERIES, *as_root()]
     arrived = sync(SERIES, learner_area(), time.strftime("%Y-%m-%d"))
     if arrived:
         print(f"New versions from notebooks/ are beside your copies in my-notebooks/notebooks/ "
               f"(yours are unchanged): {', '.join(arrived)}", flush=True)
-    return [PYTHON, "-m", "jupyter", "lab", LEARNER]
+    return [PYTHON, "-m", "jupyter", "lab", LEARNER, *as_root()]
+
+
+def as_root() -> list:
+    """JupyterLab refuses to start as root ("Running as root is not recommended. Use --allow-root"): in a
+    container or a classroom VM where the only user is root, pass the flag, and say so."""
+    if getattr(os, "geteuid", lambda: 1)() != 0:
+        return []
+    print("Running as root (a container or a VM?): starting JupyterLab with --allow-root.", flush=True)
+    return ["--allow-root"]
+
+
+def kept_note(mine: Path, key: str) -> str:
+    """A line for ``reset``: the accepted code of notebook ``key`` is still kept in my_network.py and counts."""
+    kept = mine / "my_network.py"
+    if not kept.is_file() or f"# notebook {key}, exercise" not in kept.read_text(encoding="utf-8"):
+        return ""
+    return (f"Your accepted solutions of notebook {key}'s exercises are still kept in "
+            f"{kept.relative_to(ROOT) if kept.is_relative_to(ROOT) else kept} and still count as solved; to solve "
+            f'them afresh, run check.start_over("{key}") in the notebook (it sets them aside, never deletes them).')
 
 
 def reset_command(args):
@@ -180,6 +201,9 @@ def reset_command(args):
         sys.exit("usage: python3 dev.py reset NN    (for example: python3 dev.py reset 03)")
     fresh, moved = reset(SERIES, learner_area(), args[0], time.strftime("%Y%m%d-%H%M%S"))
     print(f"{fresh.relative_to(ROOT)}: a fresh copy" + (f"; yours is now {moved.name}" if moved else ""))
+    note = kept_note(fresh.parent, fresh.name[:2])
+    if note:
+        print(note)
 
 
 def test_command(args):

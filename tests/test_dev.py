@@ -106,3 +106,20 @@ def test_state_file_is_byte_identical_on_a_second_run(series, tmp_path):
 def test_my_notebooks_is_ignored_by_git():
     ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert "my-notebooks/" in ignored and dev.LEARNER == ROOT / "my-notebooks"
+
+
+def test_jupyterlab_gets_allow_root_only_as_root(monkeypatch, capsys):
+    monkeypatch.setattr(dev.os, "geteuid", lambda: 0, raising=False)
+    assert dev.as_root() == ["--allow-root"]
+    assert "--allow-root" in capsys.readouterr().out
+    monkeypatch.setattr(dev.os, "geteuid", lambda: 1000, raising=False)
+    assert dev.as_root() == []
+
+
+def test_reset_says_that_the_kept_solutions_still_count(tmp_path):
+    assert dev.kept_note(tmp_path, "03") == ""
+    (tmp_path / "my_network.py").write_text("# ==== softmax: my_softmax ====\n# notebook 03, exercise 1: accepted "
+                                            "by check.softmax\n", encoding="utf-8")
+    note = dev.kept_note(tmp_path, "03")
+    assert "still count as solved" in note and 'check.start_over("03")' in note
+    assert dev.kept_note(tmp_path, "04") == ""

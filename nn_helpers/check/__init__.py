@@ -18,7 +18,8 @@ checker never raises because of your code: an exception in it is reported with t
 and a function that still raises ``NotImplementedError`` (or has only ``...`` or ``pass`` as its body) is
 "not done yet".
 
-``check.progress("03")`` prints how many of a notebook's exercises you have solved. Every function a checker
+``check.progress("03")`` prints how many of a notebook's exercises you have solved (``check.progress()``: of
+the whole series); ``check.start_over("03")`` starts that count over, keeping your earlier code aside. Every function a checker
 accepts is kept in ``my_network.py`` (in ``$NN_LEARNER_DIR``, or the working folder), so the count survives a
 kernel restart and the capstone of notebook 05 can train a network made of your own code:
 ``check.my_network([...])`` imports the kept pieces (``check/_kept.py``).
@@ -28,7 +29,7 @@ One module per notebook holds its checkers (``check/data.py`` for notebook 01, `
 naming the mistake, the verdicts and the progress.
 """
 
-from ._core import EXERCISES, NOT_DONE, against, progress, results
+from ._core import EXERCISES, NOT_DONE, against, progress, results, start_over
 from ._kept import learner_file, my_network
 from .backpropagation import backward, backward_deep, backward_tanh, numerical_gradient, output_gradient
 from .data import parse_idx, to_features, train_val_split
@@ -39,4 +40,4 @@ from .softmax_cross_entropy import cross_entropy, one_hot, softmax
 from .training import adam_step, cosine_lr, momentum_step
 from .training_loop import minibatches, sgd_step, train_epoch
 
-__all__ = ["EXERCISES", "NOT_DONE", "against", "learner_file", "my_network", "progress", "results", *(n for names in EXERCISES.values() for n in names)]
+__all__ = ["EXERCISES", "NOT_DONE", "against", "learner_file", "my_network", "progress", "results", "start_over", *(n for names in EXERCISES.values() for n in names)]

@@ -4,6 +4,7 @@ progress."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import dis
 import inspect
@@ -31,6 +32,9 @@ EXERCISES = {
 
 #: The latest verdict of each checker run in this session: name -> True (correct) / False.
 results: dict = {}
+
+#: False while ``not_keeping()`` is on: a verdict is neither kept in my_network.py nor recorded in ``results``.
+_keeping = True
 
 _kept.WHERE.update({name: (key, i) for key, names in EXERCISES.items() for i, name in enumerate(names, 1)})
 
@@ -206,27 +210,75 @@ def _run(name, fn, cases, diagnose, reference_name):
     labels = "; ".join(label for label, _ in cases)
     ok = _verdict(name, True, f"{name}: correct! It agrees with {reference_name} on {len(cases)} cases "
                               f"({labels}).")
-    print(_kept.keep(name, fn, [n for names in EXERCISES.values() for n in names]))   # for the capstone of 05
+    if _keeping:
+        print(_kept.keep(name, fn, [n for names in EXERCISES.values() for n in names]))   # for the capstone of 05
     return ok
 
 
 def _verdict(name, ok, text):
-    results[name] = ok
+    if _keeping:
+        results[name] = ok
     print(text)
     return ok
 
 
+@contextlib.contextmanager
+def not_keeping():
+    """Run checkers without keeping what they accept or recording their verdicts (``my_network`` re-checks
+    the kept pieces this way)."""
+    global _keeping
+    before, _keeping = _keeping, False
+    try:
+        yield
+    finally:
+        _keeping = before
+
+
+def _solved(names, kept) -> list:
+    return [n for n in names if results.get(n) or n in kept]
+
+
 def progress(notebook: str | None = None) -> None:
-    """Print how many exercises of ``notebook`` ("01" ... "08") are solved (of all checkers run or kept so
-    far when ``notebook`` is None). Solved: accepted in this session, or kept in ``my_network.py`` from an
-    earlier one (see ``check/_kept.py``), so the count survives a kernel restart."""
+    """Print how many exercises of ``notebook`` ("01", "02", ...) are solved, or of the whole series when
+    ``notebook`` is None. Solved: accepted in this session, or kept in ``my_network.py`` from an earlier one
+    (see ``check/_kept.py``), so the count survives a kernel restart; the line says which count only
+    because they are kept, and how to start over."""
     kept = set(_kept.kept_names())
-    names = EXERCISES[notebook] if notebook else list(dict.fromkeys([*results, *kept]))
-    solved = [n for n in names if results.get(n) or n in kept]
+    if notebook is None:
+        names = [n for key in EXERCISES for n in EXERCISES[key]]
+        solved = _solved(names, kept)
+        per = ", ".join(f"{key}: {len(_solved(EXERCISES[key], kept))}/{len(EXERCISES[key])}" for key in EXERCISES)
+        done = ". All done, well done!" if len(solved) == len(names) else ""
+        print(f"{len(solved)} of {len(names)} exercises of the series solved ({per}){done}")
+        return
+    if notebook not in EXERCISES:
+        print(f"progress: no notebook {notebook!r} has exercises; one of {', '.join(EXERCISES)}.")
+        return
+    names = EXERCISES[notebook]
+    solved = _solved(names, kept)
     todo = [n for n in names if n not in solved]
-    where = "in this notebook" if notebook else "so far"
-    line = f"{len(solved)} of {len(names)} exercises solved {where}"
+    line = f"{len(solved)} of {len(names)} exercises solved in this notebook"
     print(line + (f". Still to do: {', '.join(todo)}." if todo else ". All done, well done!"))
+    earlier = [n for n in solved if n in kept and not results.get(n)]
+    if earlier:
+        print(f"  ({', '.join(earlier)}: solved earlier and kept in {_kept.FILE_NAME}. To solve "
+              f"{'it' if len(earlier) == 1 else 'them'} afresh, run check.start_over(\"{notebook}\").)")
+
+
+def start_over(notebook: str) -> None:
+    """Start the count of ``notebook``'s exercises over: its kept blocks move from ``my_network.py`` to
+    ``my_network.before-STAMP.py`` beside it (nothing is deleted), and this session's verdicts are forgotten."""
+    if notebook not in EXERCISES:
+        print(f"start_over: no notebook {notebook!r} has exercises; one of {', '.join(EXERCISES)}.")
+        return
+    for name in EXERCISES[notebook]:
+        results.pop(name, None)
+    aside = _kept.start_over(EXERCISES[notebook])
+    if aside is None:
+        print(f"Notebook {notebook}: nothing was kept; its count starts from 0.")
+    else:
+        print(f"Notebook {notebook}: its count starts from 0. Your earlier solutions are in {aside.name}, "
+              f"beside {_kept.FILE_NAME}.")
 
 
 def _rng(seed):

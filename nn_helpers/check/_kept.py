@@ -12,11 +12,14 @@ binds your pieces to the names the training loop of notebook 05 calls (``forward
 from __future__ import annotations
 
 import builtins
-import importlib.util
+import contextlib
+import io
 import inspect
+import linecache
 import os
 import re
 import textwrap
+import time
 import types
 from pathlib import Path
 
@@ -32,6 +35,8 @@ CAPSTONE = ("he_init", "layer", "softmax", "cross_entropy", "backward", "sgd_ste
 LOOP_NAMES = ("forward", "backward", "sgd_step", "minibatches")
 
 _BLOCK = re.compile(r"^# ==== (\w+): (\w+) ====\n(.*?)(?=^# ==== )", re.S | re.M)
+#: The comment under a block's header (written by ``_write``, never part of the learner's code).
+_ACCEPTED = re.compile(r"\A(?:# notebook [^\n]*: accepted by check\.\w+\n|\n)*")
 
 HEADER = '''"""Your network: every function below was accepted by a checker of nn_helpers.check, and kept here.
 
@@ -56,11 +61,11 @@ def learner_file() -> Path:
 
 
 def _blocks(path: Path) -> dict:
-    """checker name -> (function name, block source), in the file's order."""
+    """checker name -> (function name, block source without its "accepted by" comment), in the file's order."""
     if not path.is_file():
         return {}
     text = path.read_text(encoding="utf-8") + "# ==== "
-    return {m.group(1): (m.group(2), m.group(3).strip("\n")) for m in _BLOCK.finditer(text)}
+    return {m.group(1): (m.group(2), _ACCEPTED.sub("", m.group(3)).strip("\n")) for m in _BLOCK.finditer(text)}
 
 
 def kept_names() -> list:
@@ -168,21 +173,85 @@ def keep(name: str, fn, order: list) -> str:
     return f"  Kept in {FILE_NAME}" + (", for the capstone of notebook 05." if name in CAPSTONE else ".")
 
 
+def where(name: str) -> str:
+    """``"exercise 2 of notebook 04"`` for checker ``name``."""
+    notebook, number = WHERE.get(name, ("?", "?"))
+    return f"exercise {number} of notebook {notebook}"
+
+
+def _load_block(module: types.ModuleType, name: str, function: str, source: str, path: Path) -> str | None:
+    """Run one kept block in ``module``; None when it defines ``function``, else what is wrong with it."""
+    filename = f"{path} (block {name})"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # for inspect.getsource
+    try:
+        exec(compile(source, filename, "exec"), module.__dict__)
+    except Exception as err:
+        return (f"its block in {FILE_NAME} fails when it runs: {type(err).__name__}: {err}. Solve the "
+                f"exercise again, with everything the function needs inside it")
+    if not callable(module.__dict__.get(function)):
+        return (f"its block in {FILE_NAME} no longer defines {function} (the header says `# ==== {name}: "
+                f"{function} ====`): was the function renamed or deleted? Solve the exercise again")
+    return None
+
+
+def _recheck(name: str, fn) -> str | None:
+    """Run ``check.<name>`` on a kept function without keeping it again: None when it still passes, else
+    the checker's diagnosis."""
+    from . import _core        # here, not at the top: _core imports this module
+    from .. import check
+
+    out = io.StringIO()
+    with _core.not_keeping(), contextlib.redirect_stdout(out):
+        ok = getattr(check, name)(fn)
+    return None if ok else out.getvalue().strip()
+
+
 def my_network(needed=()) -> types.ModuleType:
-    """Import ``my_network.py`` afresh and return it as a module: your pieces under their exercises' names
-    (``net.layer``, ``net.train_epoch``, ...) and the loop's ``net.forward`` (with the cache). Its attribute
-    ``missing`` lists the ``needed`` pieces that are not kept yet, as (name, notebook, exercise number)."""
+    """Your kept pieces from ``my_network.py``, as a module: each under its exercise's name (``net.layer``,
+    ``net.train_epoch``, ...) and the loop's ``net.forward`` (with the cache).
+
+    Each block is run on its own, and each of the ``needed`` pieces is checked again by its checker, so a
+    block edited by hand into a wrong one is caught before any training. ``net.missing`` lists the
+    ``needed`` pieces that are not kept, or whose block fails or no longer passes its checker, as (name,
+    notebook, exercise number); ``net.problems`` says what is wrong with each of those (printed too)."""
     path = learner_file()
     blocks = _blocks(path)
-    module = types.ModuleType("my_network", f"Your kept pieces, from {FILE_NAME} (none yet).")
-    if blocks:
-        spec = importlib.util.spec_from_file_location("my_network", path)
-        module = importlib.util.module_from_spec(spec)
-        try:
-            spec.loader.exec_module(module)
-        except Exception as err:        # a kept block that needs something of its notebook
-            raise ImportError(f"{FILE_NAME} could not be imported: {type(err).__name__}: {err}. Solve the "
-                              f"exercise whose block fails again, with everything it needs inside the "
-                              f"function.") from None
-    module.missing = [(name, *WHERE.get(name, ("?", "?"))) for name in needed if name not in blocks]
+    module = types.ModuleType("my_network", f"Your kept pieces, from {FILE_NAME}.")
+    module.__file__ = str(path)
+    exec("import numpy as np\nimport nn_helpers as nn", module.__dict__)
+    problems = {name: f"not solved yet: no block for it in {FILE_NAME}" for name in needed if name not in blocks}
+    loaded = {}
+    for name, (function, source) in blocks.items():
+        problem = _load_block(module, name, function, source, path)
+        if problem:
+            problems[name] = problem
+        else:
+            loaded[name] = (function, source)
+    exec(_wiring(loaded), module.__dict__)
+    for name in needed:
+        if name in loaded:
+            diagnosis = _recheck(name, module.__dict__[loaded[name][0]])
+            if diagnosis:
+                problems[name] = f"kept, but no longer passes check.{name}:\n    " + diagnosis.replace("\n", "\n    ")
+    module.problems = {name: problems[name] for name in needed if name in problems}
+    module.missing = [(name, *WHERE.get(name, ("?", "?"))) for name in needed if name in problems]
+    for name, problem in module.problems.items():
+        if name in blocks:
+            print(f"{name} ({where(name)}): {problem}")
     return module
+
+
+def start_over(notebook_names: list, stamp: str | None = None) -> Path | None:
+    """Move the kept blocks of ``notebook_names`` out of ``my_network.py`` into ``my_network.before-STAMP.py``
+    beside it (nothing is deleted); returns that file, or None when none of them was kept."""
+    path = learner_file()
+    blocks = _blocks(path)
+    moved = {name: blocks.pop(name) for name in notebook_names if name in blocks}
+    if not moved:
+        return None
+    stamp = stamp or time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.stem}.before-{stamp}{path.suffix}")
+    order = sorted(WHERE, key=WHERE.get)
+    _write(aside, moved, order)
+    _write(path, blocks, order)
+    return aside

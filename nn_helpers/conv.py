@@ -9,13 +9,13 @@ by P zeros on each side and the filter moved S pixels at a time:
 
     X (n, C, H_in, W_in),  W (F, C, R, R),  b (F,),  Z (n, F, H_out, W_out)
 
-im2col turns it into one matrix product: every window of the padded input becomes a row of
-``cols`` (n H_out W_out, C R R), and ``Z = cols W_mat^T + b`` with ``W_mat = W.reshape(F, C R R)``.
-The backward pass, for the upstream gradient dZ of the same shape as Z:
+im2col turns it into one matrix product: every window of the padded input becomes a column of
+``cols`` (C R R, n H_out W_out), and ``Z_mat = W_mat cols + b`` with ``W_mat = W.reshape(F, C R R)``,
+``Z_mat`` (F, n H_out W_out). The backward pass, for the upstream gradient dZ (the shape of Z):
 
     db[f] = sum_{i, y, x} dZ[i, f, y, x]
-    dW = dZ_rows^T cols                     the correlation of the input with dZ
-    dX = col2im(dZ_rows W_mat)              every window adds its share back where it came from
+    dW = dZ_mat cols^T                      the correlation of the input with dZ
+    dX = col2im(W_mat^T dZ_mat)             every window adds its share back where it came from
                                             (the "full" convolution of dZ with the flipped kernel)
 
 Max pooling of size s (stride s) keeps the largest of every s x s window:
@@ -80,33 +80,39 @@ def _check_conv(X, W, b, stride, pad):
 
 
 def _im2col(Xp: np.ndarray, R: int, stride: int) -> np.ndarray:
-    """The R x R windows of the padded input ``Xp`` (n, C, H, W) as rows: ``cols`` (n H_out W_out, C R R).
+    """The R x R windows of the padded input ``Xp`` (n, C, H, W) as columns: ``cols`` (C R R, n H_out W_out).
 
-    Row ``(i, y, x)`` holds the window whose top-left pixel is ``(S y, S x)``, its columns in the order of
-    ``W[f].reshape(-1)``: channel, then kernel row r, then kernel column s.
+    Row ``(c, r, s)`` of ``cols`` holds pixel ``(S y + r, S x + s)`` of channel c of every window ``(i, y, x)``,
+    the rows in the order of ``W[f].reshape(-1)``. One loop over the R x R kernel offsets (r, s): offset
+    (r, s) of every window at once is the strided slice ``Xp[:, :, r : r + S H_out : S, s : s + S W_out : S]``.
+    (The product is then ``W_mat cols``; with the samples last, every copy here and in :func:`_col2im`
+    moves whole rows of pixels, which is several times faster than samples first.)
     """
-    n, C = Xp.shape[:2]
-    windows = sliding_window_view(Xp, (R, R), axis=(2, 3))[:, :, ::stride, ::stride]  # (n, C, H_out, W_out, R, R), a view
-    H_out, W_out = windows.shape[2:4]
-    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * H_out * W_out, C * R * R)  # the one copy
+    n, C, H, W = Xp.shape
+    H_out, W_out = (H - R) // stride + 1, (W - R) // stride + 1
+    channels_first = Xp.transpose(1, 0, 2, 3)                              # (C, n, H, W), a view
+    cols = np.empty((C, R, R, n, H_out, W_out), dtype=Xp.dtype)
+    for r in range(R):
+        for s in range(R):
+            cols[:, r, s] = channels_first[:, :, r : r + stride * H_out : stride, s : s + stride * W_out : stride]
+    return cols.reshape(C * R * R, n * H_out * W_out)
 
 
 def _col2im(dcols: np.ndarray, shape: tuple, R: int, stride: int) -> np.ndarray:
-    """The adjoint of :func:`_im2col`: add each row of ``dcols`` (n H_out W_out, C R R) back onto the window
-    it came from, giving an array of the padded input's ``shape`` (n, C, H, W).
+    """The adjoint of :func:`_im2col`: add each column of ``dcols`` (C R R, n H_out W_out) back onto the
+    window it came from, giving an array of the padded input's ``shape`` (n, C, H, W).
 
-    One loop over the R x R kernel offsets (r, s): offset (r, s) of every window at once is the strided
-    slice ``Xp[:, :, r : r + S H_out : S, s : s + S W_out : S]``. Windows overlap when S < R, so the
+    The same loop over the R x R offsets (r, s) as :func:`_im2col`. Windows overlap when S < R, so the
     contributions are added (``+=``), never assigned.
     """
     n, C, H, W = shape
     H_out, W_out = (H - R) // stride + 1, (W - R) // stride + 1
-    d = dcols.reshape(n, H_out, W_out, C, R, R).transpose(0, 3, 4, 5, 1, 2)    # (n, C, R, R, H_out, W_out)
-    dXp = np.zeros(shape, dtype=dcols.dtype)
+    d = dcols.reshape(C, R, R, n, H_out, W_out)
+    dXp = np.zeros((C, n, H, W), dtype=dcols.dtype)                        # channels first, as in _im2col
     for r in range(R):
         for s in range(R):
-            dXp[:, :, r : r + stride * H_out : stride, s : s + stride * W_out : stride] += d[:, :, r, s]
-    return dXp
+            dXp[:, :, r : r + stride * H_out : stride, s : s + stride * W_out : stride] += d[:, r, s]
+    return dXp.transpose(1, 0, 2, 3)                                       # (n, C, H, W), a view
 
 
 def conv2d_forward(X: np.ndarray, W: np.ndarray, b: np.ndarray, *, stride: int = 1, pad: int = 0):
@@ -115,19 +121,20 @@ def conv2d_forward(X: np.ndarray, W: np.ndarray, b: np.ndarray, *, stride: int =
         Z[i, f, y, x] = sum_{c, r, s} Xp[i, c, S y + r, S x + s] W[f, c, r, s] + b[f]
         H_out = (H_in + 2P - R) / S + 1          (Xp: X padded with P zeros on each side)
 
+    As one matrix product: ``Z_mat = W_mat cols + b`` with ``W_mat = W.reshape(F, C R R)`` and ``cols``
+    (C R R, n H_out W_out) the windows of Xp (see :func:`_im2col`).
     Returns ``(Z, cache)``; the cache ``(cols, X.shape, W, stride, pad)`` holds what
-    :func:`conv2d_backward` needs: the im2col matrix of the padded input (n H_out W_out, C R R).
+    :func:`conv2d_backward` needs.
     """
     X, W, b = _check_conv(X, W, b, stride, pad)
     n, C, H_in, W_in = X.shape
     F, _, R, _ = W.shape
     H_out, W_out = output_size(H_in, R, stride, pad, "H"), output_size(W_in, R, stride, pad, "W")
     Xp = np.pad(X, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else X
-    cols = _im2col(Xp, R, stride)                                   # (n H_out W_out, C R R)
-    W_mat_T = np.ascontiguousarray(W.reshape(F, -1).T)              # (C R R, F), contiguous for the product
-    Z = cols @ W_mat_T                                              # (n H_out W_out, F)
-    Z += b
-    Z = np.ascontiguousarray(Z.reshape(n, H_out, W_out, F).transpose(0, 3, 1, 2))
+    cols = _im2col(Xp, R, stride)                                   # (C R R, n H_out W_out)
+    Z = W.reshape(F, -1) @ cols                                     # (F, n H_out W_out)
+    Z += b[:, None]
+    Z = np.ascontiguousarray(Z.reshape(F, n, H_out, W_out).transpose(1, 0, 2, 3))
     return Z, (cols, X.shape, W, stride, pad)
 
 
@@ -135,25 +142,32 @@ def conv2d_backward(dZ: np.ndarray, cache, *, need_dX: bool = True):
     """Gradients of a convolution layer: ``dZ`` (n, F, H_out, W_out) -> ``(dX, dW, db)``, each the shape of
     ``X``, ``W``, ``b``; ``dZ`` and the cache are left as they are.
 
-        db = sum of dZ over i, y, x,    dW = dZ_rows^T cols,    dX = col2im(dZ_rows W_mat)
+        db = sum of dZ over i, y, x,    dW = dZ_mat cols^T,    dX = col2im(W_mat^T dZ_mat)
 
-    ``need_dX=False`` skips dX (returned as None): the first layer's dX is the gradient with respect to the
-    images, which training does not use.
+    with ``dZ_mat`` (F, n H_out W_out). ``need_dX=False`` skips dX (returned as None): the first layer's dX
+    is the gradient with respect to the images, which training does not use.
     """
     cols, X_shape, W, stride, pad = cache
     n, C, H_in, W_in = X_shape
     F, _, R, _ = W.shape
     if dZ.ndim != 4 or dZ.shape[:2] != (n, F):
         raise ValueError(f"dZ has shape {dZ.shape}; expected ({n}, {F}, H_out, W_out), the shape of Z.")
-    dZ_rows = dZ.transpose(0, 2, 3, 1).reshape(-1, F)              # (n H_out W_out, F), a copy
-    db = dZ_rows.sum(axis=0)
-    dW = (dZ_rows.T @ cols).reshape(W.shape)
+    dZ_mat = np.ascontiguousarray(dZ.transpose(1, 0, 2, 3)).reshape(F, -1)    # (F, n H_out W_out), a copy
+    db = dZ_mat.sum(axis=1)
+    dW = (dZ_mat @ cols.T).reshape(W.shape)
     if not need_dX:
         return None, dW, db
-    dcols = dZ_rows @ W.reshape(F, -1)                              # (n H_out W_out, C R R)
+    dcols = W.reshape(F, -1).T @ dZ_mat                             # (C R R, n H_out W_out)
     dXp = _col2im(dcols, (n, C, H_in + 2 * pad, W_in + 2 * pad), R, stride)
-    dX = dXp[:, :, pad : pad + H_in, pad : pad + W_in] if pad else dXp
+    dX = dXp[:, :, pad : pad + H_in, pad : pad + W_in]
     return np.ascontiguousarray(dX), dW, db
+
+
+def _offsets(X: np.ndarray, size: int):
+    """The ``size`` x ``size`` views ``X[:, :, r::size, t::size]`` (cropped to whole windows), in reading
+    order (r, t): view k holds entry k of every window."""
+    H_out, W_out = X.shape[2] // size, X.shape[3] // size
+    return [X[:, :, r : size * H_out : size, t : size * W_out : size] for r in range(size) for t in range(size)]
 
 
 def maxpool_forward(X: np.ndarray, *, size: int = 2):
@@ -162,21 +176,27 @@ def maxpool_forward(X: np.ndarray, *, size: int = 2):
 
         A[i, c, y, x] = max_{r, t < size} X[i, c, size y + r, size x + t]
 
-    Returns ``(A, cache)``; the cache ``(X.shape, argmax, size)`` keeps, for every window, which of its
-    size^2 entries (in reading order) was the first maximum.
+    One loop over the size^2 offsets of a window, each a strided view of all windows at once. Returns
+    ``(A, cache)``; the cache ``(X.shape, first, size)`` keeps, for each offset k (0 .. size^2 - 1, in reading
+    order), the boolean map ``first[k]`` (n, C, H_out, W_out) of the windows whose first maximum is entry k,
+    the entry ``argmax`` would pick.
     """
     X = _check_images(X, "maxpool")
     if int(size) != size or size < 1:
         raise ValueError(f"size={size}; expected a window of at least 1 pixel, e.g. 2.")
-    n, C, H, W = X.shape
-    H_out, W_out = H // size, W // size
-    if H_out < 1 or W_out < 1:
-        raise ValueError(f"X has {H}x{W} pixels, fewer than one {size}x{size} window; use a smaller size.")
-    X = X[:, :, : H_out * size, : W_out * size]                     # drop what is beyond the last window
-    windows = X.reshape(n, C, H_out, size, W_out, size).transpose(0, 1, 2, 4, 3, 5).reshape(n, C, H_out, W_out, -1)
-    argmax = windows.argmax(axis=-1)                                # the first maximum of each window
-    A = np.take_along_axis(windows, argmax[..., None], axis=-1)[..., 0]
-    return A, ((n, C, H, W), argmax, size)
+    if X.shape[2] < size or X.shape[3] < size:
+        raise ValueError(f"X has {X.shape[2]}x{X.shape[3]} pixels, fewer than one {size}x{size} window; use a smaller size.")
+    views = _offsets(X, size)
+    A = views[0].copy()
+    for view in views[1:]:
+        np.maximum(A, view, out=A)
+    first, taken = [], np.zeros(A.shape, dtype=bool)
+    for view in views[:-1]:
+        is_first = (view == A) & ~taken         # a maximum, and no earlier entry of its window was one
+        first.append(is_first)
+        taken |= is_first
+    first.append(~taken)
+    return A, (X.shape, first, size)
 
 
 def maxpool_backward(dA: np.ndarray, cache) -> np.ndarray:
@@ -185,13 +205,10 @@ def maxpool_backward(dA: np.ndarray, cache) -> np.ndarray:
     Each ``dA[i, c, y, x]`` goes to the entry of its window that was the (first) maximum; every other entry,
     and the rows and columns beyond the last window, get 0.
     """
-    (n, C, H, W), argmax, size = cache
-    if dA.shape != argmax.shape:
-        raise ValueError(f"dA has shape {dA.shape}; expected {argmax.shape}, the shape of A.")
-    H_out, W_out = argmax.shape[2:]
-    dwindows = np.zeros((n, C, H_out, W_out, size * size), dtype=dA.dtype)
-    np.put_along_axis(dwindows, argmax[..., None], dA[..., None], axis=-1)
-    dX = np.zeros((n, C, H, W), dtype=dA.dtype)
-    dX[:, :, : H_out * size, : W_out * size] = (
-        dwindows.reshape(n, C, H_out, W_out, size, size).transpose(0, 1, 2, 4, 3, 5).reshape(n, C, H_out * size, W_out * size))
+    shape, first, size = cache
+    if dA.shape != first[0].shape:
+        raise ValueError(f"dA has shape {dA.shape}; expected {first[0].shape}, the shape of A.")
+    dX = np.zeros(shape, dtype=dA.dtype)
+    for view, is_first in zip(_offsets(dX, size), first):
+        np.multiply(dA, is_first, out=view)
     return dX

@@ -63,8 +63,8 @@ def test_a_broken_backward_fails_the_check():
     Z, cache = nn.conv2d_forward(X, W, b, stride=1, pad=1)
     dZ = np.random.default_rng(4).normal(size=Z.shape)
     cols, shape, W_, S, P = cache
-    dcols = dZ.transpose(0, 2, 3, 1).reshape(-1, 3) @ W.reshape(3, -1)
-    d = dcols.reshape(2, 6, 6, 2, 3, 3).transpose(0, 3, 4, 5, 1, 2)
+    dcols = W.reshape(3, -1).T @ dZ.transpose(1, 0, 2, 3).reshape(3, -1)     # (C R R, n H_out W_out)
+    d = dcols.reshape(2, 3, 3, 2, 6, 6).transpose(3, 0, 1, 2, 4, 5)          # (n, C, R, R, H_out, W_out)
     dXp = np.zeros((2, 2, 8, 8))
     for r in range(3):
         for s in range(3):

@@ -17,7 +17,8 @@ from .metrics import (accuracy, confusion_matrix, expected_calibration_error, mo
 from .network import backward, dropout_mask, forward, init_params, layer_sizes, predict, predict_proba
 from .optimizers import SGD, Adam, Momentum, cosine_lr, make_optimizer
 from .serialization import load_params, save_params
-from .training import DivergenceError, EarlyStopping, History, StopTraining, batch_gradient, evaluate, train
+from .training import (MLP, DivergenceError, EarlyStopping, History, StopTraining, batch_gradient, evaluate,
+                       train)
 
 __version__ = "0.1.0"
 
@@ -32,14 +33,14 @@ __all__ = [
     "backward", "dropout_mask", "forward", "init_params", "layer_sizes", "predict", "predict_proba",
     "SGD", "Adam", "Momentum", "cosine_lr", "make_optimizer",
     "load_params", "save_params",
-    "DivergenceError", "EarlyStopping", "History", "StopTraining", "batch_gradient", "evaluate", "train",
+    "MLP", "DivergenceError", "EarlyStopping", "History", "StopTraining", "batch_gradient", "evaluate", "train",
 ]
 
 
 def __getattr__(name):
     """``nn.plots`` and ``nn.widgets`` load on first use, so the command line never imports matplotlib
     or ipywidgets it does not need."""
-    if name in ("plots", "widgets", "recipes", "preprocess", "augment"):
+    if name in ("plots", "widgets", "recipes", "preprocess", "augment", "cnn"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

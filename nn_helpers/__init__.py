@@ -8,6 +8,7 @@
 """
 
 from .activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad
+from .cnn import CNN, init_cnn
 from .conv import conv2d_backward, conv2d_forward, maxpool_backward, maxpool_forward
 from .data import load_csv, load_idx, load_mnist, parse_idx, to_features, train_val_split
 from .gradcheck import gradient_check, numerical_gradient, numerical_vjp, relative_error
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "relu", "relu_grad", "sigmoid", "sigmoid_grad", "tanh", "tanh_grad",
+    "CNN", "init_cnn",
     "conv2d_backward", "conv2d_forward", "maxpool_backward", "maxpool_forward",
     "load_csv", "load_idx", "load_mnist", "parse_idx", "to_features", "train_val_split",
     "gradient_check", "numerical_gradient", "numerical_vjp", "relative_error",
@@ -40,7 +42,7 @@ __all__ = [
 def __getattr__(name):
     """``nn.plots`` and ``nn.widgets`` load on first use, so the command line never imports matplotlib
     or ipywidgets it does not need."""
-    if name in ("plots", "widgets", "recipes", "preprocess", "augment", "cnn"):
+    if name in ("plots", "widgets", "recipes", "preprocess", "augment"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

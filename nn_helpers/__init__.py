@@ -8,29 +8,34 @@
 """
 
 from .activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad
+from .cnn import CNN, init_cnn
+from .conv import conv2d_backward, conv2d_forward, maxpool_backward, maxpool_forward
 from .data import load_csv, load_idx, load_mnist, parse_idx, to_features, train_val_split
-from .gradcheck import gradient_check, numerical_gradient, relative_error
+from .gradcheck import gradient_check, numerical_gradient, numerical_vjp, relative_error
 from .losses import cross_entropy, cross_entropy_from_logits, logsumexp, one_hot, softmax
 from .metrics import (accuracy, confusion_matrix, expected_calibration_error, most_confident_mistakes,
                       precision_recall, reliability_bins)
 from .network import backward, dropout_mask, forward, init_params, layer_sizes, predict, predict_proba
 from .optimizers import SGD, Adam, Momentum, cosine_lr, make_optimizer
 from .serialization import load_params, save_params
-from .training import DivergenceError, EarlyStopping, History, StopTraining, batch_gradient, evaluate, train
+from .training import (MLP, DivergenceError, EarlyStopping, History, StopTraining, batch_gradient, evaluate,
+                       train)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "relu", "relu_grad", "sigmoid", "sigmoid_grad", "tanh", "tanh_grad",
+    "CNN", "init_cnn",
+    "conv2d_backward", "conv2d_forward", "maxpool_backward", "maxpool_forward",
     "load_csv", "load_idx", "load_mnist", "parse_idx", "to_features", "train_val_split",
-    "gradient_check", "numerical_gradient", "relative_error",
+    "gradient_check", "numerical_gradient", "numerical_vjp", "relative_error",
     "cross_entropy", "cross_entropy_from_logits", "logsumexp", "one_hot", "softmax",
     "accuracy", "confusion_matrix", "expected_calibration_error", "most_confident_mistakes", "precision_recall",
     "reliability_bins",
     "backward", "dropout_mask", "forward", "init_params", "layer_sizes", "predict", "predict_proba",
     "SGD", "Adam", "Momentum", "cosine_lr", "make_optimizer",
     "load_params", "save_params",
-    "DivergenceError", "EarlyStopping", "History", "StopTraining", "batch_gradient", "evaluate", "train",
+    "MLP", "DivergenceError", "EarlyStopping", "History", "StopTraining", "batch_gradient", "evaluate", "train",
 ]
 
 

@@ -13,7 +13,7 @@ def _softmax_naive(Z):
 
 
 def softmax(fn) -> bool:
-    """``fn(Z)``: row-wise probabilities ``(n, k)`` from logits ``(n, k)``, without overflow."""
+    """``fn(Z)``: row-wise probabilities ``(n, K)`` from logits ``(n, K)``, without overflow."""
     rng = _rng(3)
     cases = [("logits of shape (4, 10)", (rng.normal(0, 3, (4, 10)),)),
              ("a batch of 1 row", (rng.normal(0, 3, (1, 10)),)),
@@ -89,7 +89,7 @@ def one_hot(fn) -> bool:
 
 
 def cross_entropy(fn) -> bool:
-    """``fn(probs, y)``: the mean cross-entropy, a float, of probabilities ``(n, k)`` and labels ``(n,)``."""
+    """``fn(probs, y)``: the mean cross-entropy, a float, of probabilities ``(n, K)`` and labels ``(n,)``."""
     zero = _ce_case(4, 10, 17)
     zero[0][1, zero[1][1]] = 0.0                  # the network gave sample 1's correct class probability 0
     zero[0][1] /= zero[0][1].sum()

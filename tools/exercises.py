@@ -173,12 +173,12 @@ EXERCISES = {
            "back here if you get stuck, or after reading them): write `my_backward(params, cache, y)`. It gets "
            "`params` and the `cache` of `nn.forward` (`cache[\"A0\"]` is `X`, then `Z1`, `A1`, `Z2`, `A2`) and "
            "returns `{\"W1\": dW1, \"b1\": db1, \"W2\": dW2, \"b2\": db2}`, each of its parameter's shape.",
-           "Work backwards from $dZ_2$ (section 2). Every gradient has the shape of what it is the gradient "
-           "of, and for a product of two matrices usually only one arrangement has that shape: $dW_2$ "
-           "combines $A_1$ $(n \\times h)$ and $dZ_2$ $(n \\times 10)$ into $(h \\times 10)$. A bias is added to "
-           "every row, so its gradient sums over the rows. Going back from $Z_2$ into $A_1$ goes through "
-           "$W_2$ transposed, and going back through ReLU multiplies entry by entry by its slope, 1 where "
-           "$Z_1 > 0$ and 0 elsewhere.",
+           "Work backwards from $dZ_2$ (section 2), one arrow of the forward pass at a time, as on the "
+           "one-neuron graph of section 1: a weight's gradient is its layer's $dZ$ times the input it "
+           "multiplies, now for all samples at once. Every gradient has the shape of what it is the gradient "
+           "of: write down the shapes of $A_1$ $(n \\times d_1)$, $dZ_2$ and $W_2$, and find the product of "
+           "the first two (transposed or not) that has the third's shape. A bias is added to every row: which "
+           "axis does its gradient sum over? For ReLU, what is its slope on each side of 0?",
            "def my_backward(params, cache, y):",
            '''    X, Z1, A1, A2 = cache["A0"], cache["Z1"], cache["A1"], cache["A2"]
     n = len(y)
@@ -197,9 +197,9 @@ EXERCISES = {
            "and write it in terms of $\\tanh z$ itself; then write `my_backward_tanh(params, cache, y)`, with "
            "`cache` from `nn.forward(params, X, activation=\"tanh\")` (it holds `A0` = `X`, `Z1`, `A1`, `Z2`, "
            "`A2`), returning the four gradients as `my_backward` does.",
-           "Only one line of the ReLU backward pass changes: the factor that takes $dA_1$ to $dZ_1$. The "
-           "quotient rule gives $\\tanh'(z) = \\frac{(e^z + e^{-z})^2 - (e^z - e^{-z})^2}{(e^z + e^{-z})^2}$; "
-           "split the fraction. The forward pass already stored $\\tanh(Z_1)$: it is $A_1$.",
+           "Only one line of the ReLU backward pass changes: which one? For $\\tanh'$, apply the quotient rule "
+           "to the definition, then look for $\\tanh z$ itself in what you get (split the fraction into two). "
+           "Finally: which array of the cache already holds the values you need?",
            "def my_backward_tanh(params, cache, y):",
            '''    X, A1, A2 = cache["A0"], cache["A1"], cache["A2"]
     n = len(y)
@@ -209,8 +209,10 @@ EXERCISES = {
     dA1 = dZ2 @ params["W2"].T
     dZ1 = dA1 * (1 - A1**2)                   # tanh'(z) = 1 - tanh(z)**2, and tanh(Z1) is A1
     return {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": A1.T @ dZ2, "b2": dZ2.sum(axis=0)}'''),
-        ex(("def backward_deep(params, cache, y):", "Checking gradients with finite differences"), "backward_deep",
-           "`nn.backward` works for any number of layers. Derive the general step and write "
+        ex(("## 10. Any number of layers", "Checking gradients with finite differences"), "backward_deep",
+           "Before you read section 10, which does it: generalise sections 2-5 to any depth yourself. Write "
+           "down, for one layer $l$, its $dW_l$, its $db_l$ and the $dZ_{l-1}$ it passes down, in terms of "
+           "$dZ_l$ (sections 3-5 did it for $l = 2$ and $l = 1$), then turn that into a loop: "
            "`my_backward_deep(params, cache, y)` for a ReLU network with $L$ weight layers, `W1`, `b1`, ..., "
            "`WL`, `bL` ($L$ = `len(params) // 2`); `cache` from `nn.forward` holds `A0` = `X`, `Z1`, `A1`, ..., "
            "`ZL`, `AL` (the probabilities). Return every `dWl` and `dbl` under the parameter's name. The checker "

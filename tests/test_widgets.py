@@ -93,10 +93,10 @@ def test_softmax_explorer():
     assert np.allclose(panel.state["probs"], 1 / 3, atol=0.02)
 
 
-def test_epsilon_explorer(mnist):
+def test_step_explorer(mnist):
     _, labels, X = mnist
     params = nn.init_params([784, 8, 10], seed=0)  # float32: the panel checks in float64
-    panel = W.epsilon_explorer(params, X[:20], labels[:20])
+    panel = W.step_explorer(params, X[:20], labels[:20])
     assert panel.state["h"] == pytest.approx(1e-6) and panel.state["error"] < 1e-6
     assert panel.state["message"] == ""
     change(panel, "log10_h", -12)

@@ -61,9 +61,10 @@ EXERCISES = {
            "Before you run the next cell, which does it: write `my_to_features(images)`, the two steps above as "
            "one function. Images `(n, 28, 28)` of 0..255 pixels -> the feature matrix `X` of shape `(n, 784)`, "
            "one image per row (flattened row by row, pixel $(r, c)$ at position $28r + c$), floats in 0..1.",
-           "One `reshape` that keeps the first axis ($n$ images) and merges the other two, and one division "
-           "that scales and turns the integers into floats. NumPy's `reshape` reads an array row by row, the "
-           "order the text asks for.",
+           "Write down the shape you have and the shape you want: which axis stays, and which two become "
+           "one? NumPy can regroup the same numbers without moving them, reading row by row, the order the "
+           "text asks for. Then: which number takes the largest pixel value to 1, and what is the dtype of "
+           "your result?",
            "def my_to_features(images):",
            '''    return images.reshape(len(images), 28 * 28).astype(np.float32) / 255''', before=True),
         ex("assert np.all(np.abs(val_counts / 5000", "train_val_split",
@@ -80,19 +81,24 @@ EXERCISES = {
     return X[train], y[train], X[val], y[val]'''),
     ],
     "02_forward_pass.ipynb": [
-        ex("Z1 = X_few @ W1 + b1", "layer",
-           "Before you read on: write `my_layer(X, W, b)`, one layer's weighted sums $Z = X W + b$ with "
-           "samples in rows. `X` is `(n, n_in)`, `W` is `(n_in, n_out)`, `b` is `(n_out,)`, and `Z` is "
-           "`(n, n_out)`. The next cell computes it for the first five images.",
-           "All $n \\cdot n_\\text{out}$ sums at once are one matrix product; check that its shapes fit, "
-           "`(n, n_in)` by `(n_in, n_out)`. A vector of `n_out` biases is added to every row by broadcasting.",
+        ex("For $n$ images at once, stack the images", "layer",
+           "Before you read on: the formula above is one neuron and one image. Write `my_layer(X, W, b)`, the "
+           "weighted sums of a whole layer for a whole batch at once, **without a Python loop**. `X` `(n, n_in)` "
+           "holds one image per row, column $j$ of `W` `(n_in, n_out)` holds neuron $j$'s weights and `b` "
+           "`(n_out,)` the biases; return `Z` `(n, n_out)`, whose entry `Z[i, j]` is neuron $j$'s sum "
+           "$z_j$ for image $i$. The next cell writes the answer as one line of math.",
+           "Write out one entry, `Z[i, j]`, in the indices of `X` and `W`: a sum over the index they share. "
+           "Which NumPy operator computes such a sum for every pair $(i, j)$ at once? Check that the shapes "
+           "fit, then ask what broadcasting does when you add a vector of `n_out` numbers to an `(n, n_out)` "
+           "array.",
            "def my_layer(X, W, b):",
            '''    return X @ W + b''', before=True),
         ex(("### Vectorized", "def forward_vectorized("), "forward",
            "Before you read on: vectorize the loops above. Write `my_forward(params, X)`, the output "
            "probabilities `(n, 10)` of the 784-$d_1$-10 network for a whole batch `X` `(n, 784)`: "
-           "$Z_1 = X W_1 + b_1$, $A_1 = \\mathrm{ReLU}(Z_1)$, $Z_2 = A_1 W_2 + b_2$, then `nn.softmax(Z2)` "
-           "(notebook 03 builds softmax). `params` holds `W1`, `b1`, `W2`, `b2` as `nn.init_params` makes them.",
+           "$Z_1 = X W_1 + b_1$, $A_1 = \\mathrm{ReLU}(Z_1)$, $Z_2 = A_1 W_2 + b_2$, then `nn.softmax(Z2)`, "
+           "which turns each row of ten scores into ten probabilities that sum to 1 (notebook 03 builds "
+           "softmax and explains it; here, call the package's). `params` holds `W1`, `b1`, `W2`, `b2` as `nn.init_params` makes them.",
            "Each loop over neurons and pixels is one matrix product plus a bias, as in `my_layer`: two layers, "
            "two products. ReLU acts entry by entry (`np.maximum` against 0); softmax comes last, from "
            "`nn.softmax`, on the output layer only.",
@@ -106,16 +112,16 @@ EXERCISES = {
            "He-initialized weights of shape `(n_in, n_out)`, drawn from a normal distribution with mean 0 and "
            "the variance of the table, $\\sigma^2 = 2 / n_\\text{in}$, by `np.random.default_rng(seed)`. The "
            "checker measures the mean and spread of what you return.",
-           "The table gives a variance; a normal distribution is specified by its standard deviation, the "
-           "square root of the variance. The generator's `normal` takes the mean, the standard deviation and "
-           "the shape.",
+           "The table gives a variance. Read what the generator's `normal` expects for its spread "
+           "(`help(np.random.Generator.normal)`): is it the same quantity? And which axis of `W` counts the "
+           "inputs, the fan-in?",
            "def my_he_init(n_in, n_out, seed):",
            '''    rng = np.random.default_rng(seed)
     return rng.normal(0, np.sqrt(2 / n_in), size=(n_in, n_out))'''),
     ],
     "03_softmax_cross_entropy.ipynb": [
         ex("A_batch = softmax_naive(Z)", "softmax",
-           "Before you read on, fix both problems: write `my_softmax(Z)` for logits `Z` of shape `(n, k)` that "
+           "Before you read on, fix both problems: write `my_softmax(Z)` for logits `Z` of shape `(n, K)` ($K$ classes) that "
            "returns probabilities of the same shape, **each row** summing to 1, and never overflows, not even "
            "for logits of 1000. (The next section shows one way.)",
            "Softmax does not change when you subtract the same number from every logit of a row: the factor "
@@ -139,7 +145,7 @@ EXERCISES = {
         ex("uniform_guess = np.full((1, 10), 0.1)", "cross_entropy",
            "The cell above did one image with the one-hot `Y`. Write the batch version, "
            "`my_cross_entropy(probs, y)`: the mean cross-entropy $J = \\frac{1}{n} \\sum_i -\\log "
-           "\\hat y_{i, y_i}$ of probabilities `probs` `(n, k)` and labels `y` `(n,)`, as one number, without "
+           "\\hat y_{i, y_i}$ of probabilities `probs` `(n, K)` and labels `y` `(n,)`, as one number, without "
            "building `Y`. A probability of exactly 0 happens (section 1: it underflows) and must not give "
            "`inf`: count it as $10^{-12}$, the clip `nn.cross_entropy` uses.",
            "Pick one probability per row, the correct class's, with the two-array indexing of `my_one_hot`. "
@@ -167,12 +173,12 @@ EXERCISES = {
            "back here if you get stuck, or after reading them): write `my_backward(params, cache, y)`. It gets "
            "`params` and the `cache` of `nn.forward` (`cache[\"A0\"]` is `X`, then `Z1`, `A1`, `Z2`, `A2`) and "
            "returns `{\"W1\": dW1, \"b1\": db1, \"W2\": dW2, \"b2\": db2}`, each of its parameter's shape.",
-           "Work backwards from $dZ_2$ (section 2). Every gradient has the shape of what it is the gradient "
-           "of, and for a product of two matrices usually only one arrangement has that shape: $dW_2$ "
-           "combines $A_1$ $(n \\times h)$ and $dZ_2$ $(n \\times 10)$ into $(h \\times 10)$. A bias is added to "
-           "every row, so its gradient sums over the rows. Going back from $Z_2$ into $A_1$ goes through "
-           "$W_2$ transposed, and going back through ReLU multiplies entry by entry by its slope, 1 where "
-           "$Z_1 > 0$ and 0 elsewhere.",
+           "Work backwards from $dZ_2$ (section 2), one arrow of the forward pass at a time, as on the "
+           "one-neuron graph of section 1: a weight's gradient is its layer's $dZ$ times the input it "
+           "multiplies, now for all samples at once. Every gradient has the shape of what it is the gradient "
+           "of: write down the shapes of $A_1$ $(n \\times d_1)$, $dZ_2$ and $W_2$, and find the product of "
+           "the first two (transposed or not) that has the third's shape. A bias is added to every row: which "
+           "axis does its gradient sum over? For ReLU, what is its slope on each side of 0?",
            "def my_backward(params, cache, y):",
            '''    X, Z1, A1, A2 = cache["A0"], cache["Z1"], cache["A1"], cache["A2"]
     n = len(y)
@@ -191,9 +197,9 @@ EXERCISES = {
            "and write it in terms of $\\tanh z$ itself; then write `my_backward_tanh(params, cache, y)`, with "
            "`cache` from `nn.forward(params, X, activation=\"tanh\")` (it holds `A0` = `X`, `Z1`, `A1`, `Z2`, "
            "`A2`), returning the four gradients as `my_backward` does.",
-           "Only one line of the ReLU backward pass changes: the factor that takes $dA_1$ to $dZ_1$. The "
-           "quotient rule gives $\\tanh'(z) = \\frac{(e^z + e^{-z})^2 - (e^z - e^{-z})^2}{(e^z + e^{-z})^2}$; "
-           "split the fraction. The forward pass already stored $\\tanh(Z_1)$: it is $A_1$.",
+           "Only one line of the ReLU backward pass changes: which one? For $\\tanh'$, apply the quotient rule "
+           "to the definition, then look for $\\tanh z$ itself in what you get (split the fraction into two). "
+           "Finally: which array of the cache already holds the values you need?",
            "def my_backward_tanh(params, cache, y):",
            '''    X, A1, A2 = cache["A0"], cache["A1"], cache["A2"]
     n = len(y)
@@ -203,8 +209,10 @@ EXERCISES = {
     dA1 = dZ2 @ params["W2"].T
     dZ1 = dA1 * (1 - A1**2)                   # tanh'(z) = 1 - tanh(z)**2, and tanh(Z1) is A1
     return {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": A1.T @ dZ2, "b2": dZ2.sum(axis=0)}'''),
-        ex(("def backward_deep(params, cache, y):", "Checking gradients with finite differences"), "backward_deep",
-           "`nn.backward` works for any number of layers. Derive the general step and write "
+        ex(("## 10. Any number of layers", "Checking gradients with finite differences"), "backward_deep",
+           "Before you read section 10, which does it: generalise sections 2-5 to any depth yourself. Write "
+           "down, for one layer $l$, its $dW_l$, its $db_l$ and the $dZ_{l-1}$ it passes down, in terms of "
+           "$dZ_l$ (sections 3-5 did it for $l = 2$ and $l = 1$), then turn that into a loop: "
            "`my_backward_deep(params, cache, y)` for a ReLU network with $L$ weight layers, `W1`, `b1`, ..., "
            "`WL`, `bL` ($L$ = `len(params) // 2`); `cache` from `nn.forward` holds `A0` = `X`, `Z1`, `A1`, ..., "
            "`ZL`, `AL` (the probabilities). Return every `dWl` and `dbl` under the parameter's name. The checker "

@@ -23,6 +23,16 @@ def output_gradient(fn) -> bool:
                                               "(A2 - Y) / n, not truth minus prediction"),
         (lambda A, y: (A - 1) / len(y), "1 is subtracted from every entry: Y is one-hot, so the 1 belongs only "
                                         "at each row's correct class, column y[i] of row i"),
+        (lambda A, y: A / len(y), "the one-hot labels are not subtracted: A2 / n is the prediction alone, but the gradient of the "
+                        "loss is prediction minus truth, dZ2 = (A2 - Y) / n, with a 1 taken off at each row's "
+                        "correct class (its entry comes out negative)"),
+        (lambda A, y: (A - y[:, None]) / len(y), "the label y[i] itself (an integer 0..9) is subtracted from every "
+                                                 "entry of row i: Y is one-hot, a single 1 at column y[i] of row i"),
+        (lambda A, y: (A - Y(A, y)).mean(axis=0), "the rows are averaged into one: dZ2 keeps one row per sample, "
+                                                  "(n, 10). The 1/n scales each row; the sum over the samples "
+                                                  "comes later, in dW2 and db2"),
+        (lambda A, y: (A - Y(A, y)) / A.shape[1], "it divides by the number of classes, A2.shape[1]: the 1/n of "
+                                                  "the mean counts the samples, n = len(y)"),
     ]
     reference = lambda A, y: (A - Y(A, y)) / len(y)
     return _run("output_gradient", fn, cases, against(reference, mistakes), "(A2 - one_hot(y)) / n")
@@ -32,18 +42,21 @@ def _backward_variant(bug):
     def bwd(params, cache, y):
         W2 = params["W2"]
         X, Z1, A1, A2 = cache["A0"], cache["Z1"], cache["A1"], cache["A2"]
-        m = len(y)
-        dZ2 = A2 - _one_hot(y, A2.shape[1], dtype=A2.dtype)
-        dZ2 = {"missing 1/m": dZ2, "1/m twice": dZ2 / m**2}.get(bug, dZ2 / m)
-        dW2 = dZ2.T @ A1 if bug == "dW transposed" else A1.T @ dZ2
-        db2 = dZ2.sum() if bug == "scalar db" else dZ2.sum(axis=1) if bug == "db over units" else dZ2.sum(axis=0)
+        n = len(y)
+        dZ2 = A2 if bug == "no labels" else A2 - _one_hot(y, A2.shape[1], dtype=A2.dtype)
+        dZ2 = {"missing 1/n": dZ2, "1/n twice": dZ2 / n**2}.get(bug, dZ2 / n)
+        dW2 = dZ2.T @ A1 if bug == "dW transposed" else {"A2 in dW2": A2, "Z1 in dW2": Z1}.get(bug, A1).T @ dZ2
+        db = {"scalar db": lambda dZ: dZ.sum(), "db over units": lambda dZ: dZ.sum(axis=1),
+              "db mean": lambda dZ: dZ.mean(axis=0)}.get(bug, lambda dZ: dZ.sum(axis=0))
+        db2 = db(dZ2)
         dA1 = dZ2 @ W2 if bug == "W2 instead of W2.T" else dZ2 @ W2.T
-        dZ1 = dA1 if bug == "no ReLU mask" else dA1 * (Z1 > 0)
+        dZ1 = {"no ReLU mask": lambda: dA1, "times A1": lambda: dA1 * A1,
+               "ReLU of dA1": lambda: np.maximum(dA1, 0)}.get(bug, lambda: dA1 * (Z1 > 0))()
         dW1 = dZ1.T @ X if bug == "dW transposed" else X.T @ dZ1
-        db1 = dZ1.sum() if bug == "scalar db" else dZ1.sum(axis=1) if bug == "db over units" else dZ1.sum(axis=0)
+        db1 = db(dZ1)
         grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
-        if bug == "1/m twice in dW":
-            grads = {k: g / m if k.startswith("W") else g for k, g in grads.items()}
+        if bug == "1/n twice in dW":
+            grads = {k: g / n if k.startswith("W") else g for k, g in grads.items()}
         return grads
     return bwd
 
@@ -63,11 +76,11 @@ def backward(fn) -> bool:
         (_backward_variant("no ReLU mask"), "the ReLU mask is missing: going back through ReLU multiplies "
                                             "dA1 entry by entry by ReLU'(Z1), 1 where Z1 > 0 and 0 elsewhere. "
                                             "Only W1 and b1 are wrong; look at the line that computes dZ1"),
-        (_backward_variant("missing 1/m"), "the 1/n is missing: dZ2 = (A2 - Y) / n (the loss is a mean), so "
+        (_backward_variant("missing 1/n"), "the 1/n is missing: dZ2 = (A2 - Y) / n (the loss is a mean), so "
                                            "every gradient is n times too large"),
-        (_backward_variant("1/m twice"), "1/n is applied twice: every gradient is n times too small. The 1/n "
+        (_backward_variant("1/n twice"), "1/n is applied twice: every gradient is n times too small. The 1/n "
                                          "belongs to dZ2 only; every later gradient inherits it"),
-        (_backward_variant("1/m twice in dW"), "1/n is applied twice in dW1 and dW2, which are n times too "
+        (_backward_variant("1/n twice in dW"), "1/n is applied twice in dW1 and dW2, which are n times too "
                                                "small (db1, db2 are right): dZ2 already holds the 1/n, and the "
                                                "weight gradients inherit it"),
         (_backward_variant("scalar db"), "each bias gradient is summed over all entries into one number (as "
@@ -76,11 +89,26 @@ def backward(fn) -> bool:
         (_backward_variant("db over units"), "the bias gradients sum over the units (axis=1): a bias gradient "
                                              "sums over the samples, the rows of dZ"),
         (_backward_variant("W2 instead of W2.T"), "W2 is used where its transpose is needed in dA1: "
-                                                  "(n, 10) times (10, h) must give the (n, h) of A1. Only W1 "
+                                                  "(n, 10) times (10, d1) must give the (n, d1) of A1. Only W1 "
                                                   "and b1 are wrong"),
         (_backward_variant("dW transposed"), "shapes transposed: each dW is the transpose of W's shape. Each "
                                              "gradient has its parameter's shape; put the layer's input, "
                                              "transposed, on the left"),
+        (_backward_variant("no labels"), "the one-hot labels are not subtracted: dZ2 = A2 / n is the prediction "
+                                          "alone; the output layer's gradient is prediction minus truth, "
+                                          "(A2 - Y) / n, and every other gradient inherits the mistake"),
+        (_backward_variant("db mean"), "the bias gradients are means over the samples, not sums: dZ already "
+                                       "holds the mean's 1/n, so db = the column sums of dZ; a mean divides by n "
+                                       "a second time"),
+        (_backward_variant("times A1"), "the gradient dA1 is multiplied by A1 = ReLU(Z1), the activation itself: going back "
+                                        "through ReLU multiplies by its slope, ReLU'(Z1), 1 where Z1 > 0 and 0 "
+                                        "elsewhere"),
+        (_backward_variant("ReLU of dA1"), "ReLU is applied to the gradient, np.maximum(dA1, 0): the mask comes "
+                                           "from the forward pass, where Z1 > 0, not from the sign of dA1"),
+        (_backward_variant("A2 in dW2"), "the weight gradient dW2 is built from A2, the output of layer 2: it needs the layer's input, "
+                                         "A1 (Z2 = A1 W2 + b2, so dW2 = A1^T dZ2)"),
+        (_backward_variant("Z1 in dW2"), "the weight gradient dW2 is built from Z1, the hidden sums before ReLU: the input of layer 2 "
+                                         "is A1 = ReLU(Z1), so dW2 = A1^T dZ2"),
     ]
     return _run("backward", fn, cases, against(_backward, mistakes), "nn.backward")
 
@@ -89,17 +117,18 @@ def _tanh_variant(slope):
     def bwd(params, cache, y):
         X, Z1, A1, A2 = cache["A0"], cache["Z1"], cache["A1"], cache["A2"]
         n = len(y)
-        dZ2 = (A2 - _one_hot(y, A2.shape[1], dtype=A2.dtype)) / n
+        dZ2 = (A2 - (0 if slope == "no labels" else _one_hot(y, A2.shape[1], dtype=A2.dtype))) / n
         dA1 = dZ2 @ params["W2"].T
         dZ1 = dA1 * {"relu": lambda: Z1 > 0, "Z1": lambda: 1 - Z1**2, "none": lambda: 1,
                      "tanh twice": lambda: 1 - np.tanh(A1) ** 2, "sigmoid": lambda: A1 * (1 - A1),
-                     "no square": lambda: 1 - A1}[slope]()
+                     "no square": lambda: 1 - A1, "no labels": lambda: 1 - A1**2, "no 1 minus": lambda: A1**2,
+                     "plus": lambda: 1 + A1**2, "sech": lambda: 1 / np.cosh(Z1)}[slope]()
         return {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": A1.T @ dZ2, "b2": dZ2.sum(axis=0)}
     return bwd
 
 
 def backward_tanh(fn) -> bool:
-    """``fn(params, cache, y)``: the gradients of a 784-h-10 network whose hidden layer is tanh, with
+    """``fn(params, cache, y)``: the gradients of a 784-d1-10 network whose hidden layer is tanh, with
     ``cache`` from ``nn.forward(params, X, activation="tanh")``; ``dZ1 = dA1 * (1 - A1**2)``."""
     cases = [("a 784-10-10 tanh network and a batch of 6", _backward_case([784, 10, 10], 6, 20, activation="tanh")),
              ("a 784-16-10 tanh network and a batch of 1", _backward_case([784, 16, 10], 1, 21, activation="tanh")),
@@ -116,10 +145,16 @@ def backward_tanh(fn) -> bool:
         (_tanh_variant("tanh twice"), "tanh is applied twice, 1 - tanh(A1)^2: A1 is already tanh(Z1)"),
         (_tanh_variant("sigmoid"), "this is the sigmoid's slope, a (1 - a): tanh's is 1 - a^2, with a = tanh(z)"),
         (_tanh_variant("no square"), "the square is missing: tanh'(z) = 1 - tanh(z)^2, not 1 - tanh(z)"),
-        (_backward_variant("missing 1/m"), "the 1/n is missing: dZ2 = (A2 - Y) / n, so every gradient is n "
+        (_tanh_variant("no 1 minus"), "the slope is tanh(z)^2: tanh'(z) = 1 - tanh(z)^2, largest (1) at z = 0"),
+        (_tanh_variant("plus"), "the sign is wrong: tanh'(z) = 1 - tanh(z)^2, never above 1"),
+        (_tanh_variant("sech"), "1 / cosh(z) is sech(z), not its square: tanh'(z) = 1 / cosh(z)^2 = 1 - tanh(z)^2"),
+        (_tanh_variant("no labels"), "the one-hot labels are not subtracted: dZ2 = A2 / n is the prediction "
+                                      "alone; the output layer's gradient is prediction minus truth, "
+                                      "(A2 - Y) / n, and every other gradient inherits the mistake"),
+        (_backward_variant("missing 1/n"), "the 1/n is missing: dZ2 = (A2 - Y) / n, so every gradient is n "
                                            "times too large"),
         (_backward_variant("W2 instead of W2.T"), "W2 is used where its transpose is needed in dA1: (n, 10) "
-                                                  "times (10, h) must give the (n, h) of A1"),
+                                                  "times (10, d1) must give the (n, d1) of A1"),
     ]
     return _run("backward_tanh", fn, cases, against(_backward, mistakes), 'nn.backward (activation="tanh")')
 
@@ -130,13 +165,14 @@ def _deep_variant(bug):
         L = len(params) // 2
         n = len(y)
         A_L = cache[f"A{L}"]
-        dZ = (A_L - _one_hot(y, A_L.shape[1], dtype=A_L.dtype)) / (1 if bug == "missing 1/n" else n)
+        Y = 0 if bug == "no labels" else _one_hot(y, A_L.shape[1], dtype=A_L.dtype)
+        dZ = (A_L - Y) / (1 if bug == "missing 1/n" else n)
         if bug == "mask on output":
             dZ = dZ * (cache[f"Z{L}"] > 0)
         grads = {}
         for l in range(L, 0, -1):
             grads[f"W{l}"] = cache[f"A{l}" if bug == "A_l" else f"A{l - 1}"].T @ dZ
-            grads[f"b{l}"] = dZ.sum(axis=0)
+            grads[f"b{l}"] = dZ.mean(axis=0) if bug == "db mean" else dZ.sum(axis=0)
             if l > 1 or bug == "too far":
                 dA = dZ @ (params[f"W{l}"] if bug == "W not transposed" else params[f"W{l}"].T)
                 mask = {"mask of layer l": lambda: cache[f"Z{l}"] > 0, "no mask": lambda: 1}.get(
@@ -200,6 +236,10 @@ def backward_deep(fn) -> bool:
                                             "(n, d_l) times (d_l, d_(l-1))"),
         (_deep_variant("missing 1/n"), "the 1/n is missing: dZ_L = (A_L - Y) / n (the loss is a mean), so every "
                                        "gradient is n times too large"),
+        (_deep_variant("no labels"), "the one-hot labels are not subtracted: dZ_L = A_L / n is the prediction "
+                                     "alone; the recursion starts from prediction minus truth, (A_L - Y) / n"),
+        (_deep_variant("db mean"), "the bias gradients are means over the samples, not sums: dZ_l already holds "
+                                   "the 1/n, so db_l = the column sums of dZ_l"),
     ]
     return _run("backward_deep", fn, cases, _deep_diagnose(_backward, mistakes), "nn.backward")
 
@@ -221,7 +261,7 @@ def _numgrad(kind):
             if kind != "not restored":
                 flat[i] = old
             g.reshape(-1)[i] = (plus - minus) / (h if kind in ("forward", "h") else 2 * h)
-        return g
+        return -g if kind == "flipped" else g.reshape(-1) if kind == "flat" else g
     return grad
 
 
@@ -263,6 +303,10 @@ def numerical_gradient(fn) -> bool:
         (_numgrad_all_at_once, "every entry gets the same number: x + h nudges all the entries at once, which "
                                "measures the slope along all of them together (the sum of the partial "
                                "derivatives). Nudge one entry at a time, f(x + h e_i), and put it back"),
+        (_numgrad("flipped"), "the sign is flipped: the difference is f(x + h e_i) - f(x - h e_i), the upper point "
+                              "first"),
+        (_numgrad("flat"), "the gradient comes back as a flat vector: return an array of the shape of x, one "
+                           "partial derivative per entry (np.zeros_like(x) keeps it)"),
         (_numgrad_rows(view=False), rows),
         (_numgrad_rows(view=True), rows),
     ]

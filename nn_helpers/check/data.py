@@ -42,6 +42,19 @@ def _parse_int8(raw):
     return _parse_idx(raw).astype(np.int8)
 
 
+def _parse_sizes_from_0(raw):
+    """The sizes read from byte 0 on: the magic number taken for the first size."""
+    ndim = raw[3]
+    shape = [int.from_bytes(raw[4 * i: 4 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def _parse_data_from_4ndim(raw):
+    ndim = raw[3]
+    shape = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(raw, dtype=np.uint8)[4 * ndim: 4 * ndim + int(np.prod(shape))].reshape(shape)
+
+
 def parse_idx(fn) -> bool:
     """``fn(raw)``: the bytes of an (uncompressed) IDX file -> uint8 array ``(count, rows, cols)`` or ``(count,)``."""
     cases = [("a label file of 7 labels (8-byte header)", (_idx_bytes(2049, (7,), 1),)),
@@ -57,6 +70,10 @@ def parse_idx(fn) -> bool:
         (_parse_28, "28 x 28 pixels are assumed: read rows and cols from the header (bytes 8-11 and 12-15)"),
         (_parse_int8, "pixels are read as signed int8, so values above 127 turn negative: IDX pixels are unsigned "
                       "bytes, 0..255"),
+        (_parse_sizes_from_0, "the sizes are read from byte 0 on, so the magic number counts as the first size: "
+                               "bytes 0-3 are the magic number, and the ndim sizes start at byte 4"),
+        (_parse_data_from_4ndim, "the data are read from byte 4 * ndim, so the last header bytes count as "
+                                 "pixels: the header is 4 + 4 * ndim bytes, the magic number and then ndim sizes"),
     ]
     return _run("parse_idx", fn, cases, against(_parse_idx, mistakes), "nn.parse_idx")
 
@@ -73,7 +90,17 @@ def to_features(fn) -> bool:
         (lambda im: _to_features(im).T, "shapes transposed: X is (784, n), one image per column. Samples are "
                                         "rows: one image per row, shape (n, 784)"),
         (lambda im: im.reshape(len(im), -1).astype(float), "the pixels are still 0..255: divide by 255"),
-        (lambda im: im.reshape(len(im), -1) // 255, "integer division // 255 leaves only 0s and 1s: use / 255"),
+        (lambda im: im.reshape(len(im), -1) // 255, "only 0s and 1s are left: integer division (// 255), or a cast "
+                                                    "back to an integer type after dividing (astype(np.uint8)), "
+                                                    "drops the fractions. Keep floats: / 255"),
+        (lambda im: im.reshape(len(im), -1) / 256, "the pixels are divided by 256: the largest pixel value, 255, "
+                                                   "must become exactly 1"),
+        (lambda im: (lambda X: (X - X.min()) / (X.max() - X.min()))(im.reshape(len(im), -1).astype(float)),
+         "the pixels are scaled by this batch's own minimum and maximum, so every batch gets a different scale "
+         "(a batch without a 0 or a 255 shifts): the scale is fixed, 0..255 to 0..1, a division by 255"),
+        (lambda im: (lambda X: (X - X.mean()) / X.std())(im.reshape(len(im), -1).astype(float)),
+         "the pixels are standardised (mean 0, standard deviation 1): this series scales them to 0..1 by "
+         "dividing by 255, so that 0 stays empty paper"),
         (lambda im: im.transpose(0, 2, 1).reshape(len(im), -1) / 255,
          "each image is flattened column by column: the series reads an image row by row, pixel (r, c) at "
          "position 28 r + c, which is the order NumPy's reshape uses; look for a transpose or order=\"F\""),
@@ -90,6 +117,12 @@ def _split_problem(got, args):
     if not isinstance(got, (tuple, list)) or len(got) != 4:
         return f"returned {_describe(got)}; expected the tuple (X_train, y_train, X_val, y_val)"
     X_tr, y_tr, X_v, y_v = (np.asarray(a) for a in got)
+    if y_tr.ndim == 2 and X_v.ndim == 1 and len(y_tr) == n_val:
+        return ("the four arrays come back in scikit-learn's order, X_train, X_val, y_train, y_val: this function "
+                "returns X_train, y_train, X_val, y_val")
+    if len(X_tr) == n and len(X_v) == n_val:
+        return ("the training set holds all the samples, the validation ones too: the model would be scored on "
+                "images it trained on. Train on the rows you did not hold out")
     if X_tr.shape == (n_val, X.shape[1]) and X_v.shape == (n - n_val, X.shape[1]) and n_val != n - n_val:
         return "the validation set comes first: return X_train, y_train, X_val, y_val in that order"
     if X_tr.shape != (n - n_val, X.shape[1]) or X_v.shape != (n_val, X.shape[1]):

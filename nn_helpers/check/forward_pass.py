@@ -25,6 +25,12 @@ def layer(fn) -> bool:
         (lambda X, W, b: X @ W, "the bias is missing: Z = X @ W + b"),
         (lambda X, W, b: (W.T @ X.T + b[:, None]), "shapes transposed: you computed W.T @ X.T, one sample per "
                                                    "column. Samples are rows: Z = X @ W + b, shape (n, n_out)"),
+        (lambda X, W, b: np.maximum(X @ W + b, 0), "ReLU is applied: this exercise asks for the weighted sums Z "
+                                                   "themselves, before any activation (the activation comes next, "
+                                                   "A = g(Z))"),
+        (lambda X, W, b: X @ W - b, "the bias is subtracted: z_j = b_j + sum_q x_q W_qj adds it"),
+        (lambda X, W, b: X @ W + b.sum(), "the sum of all the biases is added to every entry: neuron j has its own "
+                                          "bias b_j, added to column j of every row (broadcasting b, shape (n_out,))"),
     ]
     return _run("layer", fn, cases, against(lambda X, W, b: X @ W + b, mistakes), "X @ W + b")
 
@@ -45,6 +51,14 @@ def _he_diagnose(fn, got, args):
          "zeroing half the units"),
         (lambda: _rng(seed).normal(0, np.sqrt(2 / n_out), (n_in, n_out)),
          "the standard deviation uses n_out: He divides by the number of inputs, sqrt(2 / n_in)"),
+        (lambda: _rng(seed).normal(0, np.sqrt(2 / (n_in + n_out)), (n_in, n_out)),
+         "the standard deviation is sqrt(2 / (n_in + n_out)), Xavier's (Glorot's): He uses the fan-in alone, "
+         "sqrt(2 / n_in), the factor 2 making up for the half of the units ReLU zeroes"),
+        (lambda: _rng(seed).normal(0, np.sqrt(2) / n_in, (n_in, n_out)),
+         "the standard deviation is sqrt(2) / n_in: the square root covers the whole fraction, sqrt(2 / n_in)"),
+        (lambda: _rng(seed).uniform(-np.sqrt(2 / n_in), np.sqrt(2 / n_in), (n_in, n_out)),
+         "these are uniform weights between -sqrt(2 / n_in) and +sqrt(2 / n_in), whose standard deviation is "
+         "only sqrt(2 / n_in) / sqrt(3): He draws from a normal distribution"),
         (lambda: _rng(seed).random((n_in, n_out)) - 0.5,
          "these are the original tutorial's uniform weights, rand - 0.5: He draws from a normal distribution, "
          "mean 0 and standard deviation sqrt(2 / n_in)"),
@@ -52,6 +66,11 @@ def _he_diagnose(fn, got, args):
          f"shapes transposed: W is ({n_out}, {n_in}); samples are rows, so W has shape (n_in, n_out)"),
     ]
     expected = _init_params([n_in, n_out], init="he", seed=seed, dtype=np.float64)["W1"]
+    g = np.asarray(got, dtype=float)
+    if g.shape == expected.shape and abs(g.mean() - np.sqrt(2 / n_in)) < 0.1 * np.sqrt(2 / n_in) \
+            and abs(g.std() - 1) < 0.1:
+        return ("the weights have mean sqrt(2 / n_in) and standard deviation 1: the generator's normal takes the "
+                "mean first, normal(loc, scale, size); He's mean is 0 and its scale sqrt(2 / n_in)")
     if _stats_same(got, expected):
         if not np.array_equal(np.asarray(got), np.asarray(_call(fn, args))):
             return "two calls with the same seed give different weights: use np.random.default_rng(seed)"
@@ -77,10 +96,15 @@ def _forward_variant(bug):
     def fwd(params, X):
         W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
         Z1 = X @ W1 + (0 if bug in ("no b1", "no biases") else b1)
-        A1 = Z1 if bug == "no ReLU" else np.maximum(Z1, 0)
+        A1 = {"no ReLU": lambda: Z1, "sigmoid": lambda: 1 / (1 + np.exp(-Z1)), "softmax hidden": lambda: _softmax(Z1),
+              "b1 after ReLU": lambda: np.maximum(X @ W1, 0) + b1}.get(bug, lambda: np.maximum(Z1, 0))()
         Z2 = A1 @ (W2.T if bug == "W2.T" else W2) + (0 if bug in ("no b2", "no biases") else b2)
         if bug == "logits":
             return Z2
+        if bug == "argmax":
+            return Z2.argmax(axis=1)
+        if bug == "softmax over columns":
+            return _softmax(Z2.T).T
         return _softmax(np.maximum(Z2, 0) if bug == "ReLU on output" else Z2)
     return fwd
 
@@ -97,10 +121,20 @@ def forward(fn) -> bool:
         (_forward_variant("no ReLU"), "the ReLU is missing: A1 = ReLU(Z1) before the second layer; "
                                       "without it the two layers collapse into one linear map"),
         (_forward_variant("W2.T"), "W2.T is used where W2 is needed: with samples in rows, Z2 = A1 @ W2 with "
-                                   "W2 of shape (h, 10)"),
+                                   "W2 of shape (d1, 10)"),
         (_forward_variant("logits"), "these are the logits Z2, not probabilities: finish with nn.softmax(Z2)"),
         (_forward_variant("ReLU on output"), "ReLU is applied to the output scores too: only the hidden layer "
                                              "gets ReLU; the output layer gets softmax(Z2)"),
+        (_forward_variant("sigmoid"), "the hidden layer uses a sigmoid: this network's hidden layer is ReLU, "
+                                      "max(0, z)"),
+        (_forward_variant("softmax hidden"), "softmax is applied to the hidden layer too: the hidden layer gets ReLU; "
+                                             "softmax belongs to the output layer only"),
+        (_forward_variant("b1 after ReLU"), "the bias b1 is added after ReLU: it belongs inside, to the weighted "
+                                            "sums, A1 = ReLU(X @ W1 + b1)"),
+        (_forward_variant("argmax"), "these are the predicted digits (an argmax), one number per image: return "
+                                     "the probabilities, shape (n, 10), one row per image"),
+        (_forward_variant("softmax over columns"), "softmax runs down the columns (over the images of the batch): "
+                                                   "each row, one image's ten scores, must sum to 1"),
     ]
     reference = lambda params, X: _forward(params, X)[0]
     return _run("forward", fn, cases, against(reference, mistakes), "nn.forward")

@@ -13,15 +13,23 @@ def _softmax_naive(Z):
 
 
 def softmax(fn) -> bool:
-    """``fn(Z)``: row-wise probabilities ``(n, k)`` from logits ``(n, k)``, without overflow."""
+    """``fn(Z)``: row-wise probabilities ``(n, K)`` from logits ``(n, K)``, without overflow."""
     rng = _rng(3)
     cases = [("logits of shape (4, 10)", (rng.normal(0, 3, (4, 10)),)),
              ("a batch of 1 row", (rng.normal(0, 3, (1, 10)),)),
              ("logits of shape (6, 3)", (rng.normal(0, 3, (6, 3)),)),
              ("large logits (up to 1000)", (900 + rng.normal(0, 50, (5, 10)),)),
              ("rows far apart (one near +1000, one near -1000)",
-              (np.array([[1000.0, 999.0, 990.0], [-1000.0, -1001.0, -1003.0]]),))]
+              (np.array([[1000.0, 999.0, 990.0], [-1000.0, -1001.0, -1003.0]]),)),
+             ("a row spread wide (1000, 0, -1000)", (np.array([[1000.0, 0.0, -1000.0], [1.0, 2.0, 3.0]]),))]
+    stable = lambda E: E / E.sum(axis=1, keepdims=True)
     mistakes = [
+        (lambda Z: stable(np.exp(Z - Z.min(axis=1, keepdims=True))),
+         "it subtracts each row's minimum: the largest exponent is then the row's spread, which overflows for a "
+         "wide row. Subtract each row's maximum, so that every exponent is at most 0"),
+        (lambda Z: stable(np.exp(Z - Z.mean(axis=1, keepdims=True))),
+         "it subtracts each row's mean: the largest exponent can still be far above 0 and overflow for a wide "
+         "row. Subtract each row's maximum, so that every exponent is at most 0"),
         (_softmax_naive, "it overflows on large logits: np.exp(1000) is inf, and inf / inf is nan. Softmax does "
                          "not change when every logit of a row shifts by the same number: shift each row so "
                          "that its largest logit is 0 before the exponential"),
@@ -49,6 +57,15 @@ def softmax(fn) -> bool:
         (lambda Z: (lambda E: E / E.sum(axis=1))(np.exp(Z - Z.max(axis=1, keepdims=True))),
          "the maximum is shifted right, but the row sum without keepdims=True has shape (n,), which NumPy "
          "lines up with the columns, not the rows: the sum must keep its axis too"),
+        (lambda Z: np.exp(Z - Z.max(axis=1, keepdims=True)),
+         "the exponentials are not divided by their row sum: they are not probabilities until each row is "
+         "normalised to sum to 1"),
+        (lambda Z: Z / Z.sum(axis=1, keepdims=True), "the logits are divided by their sum without the "
+                                                     "exponential: negative logits give negative 'probabilities'. "
+                                                     "Softmax exponentiates first, e^z / sum e^z"),
+        (lambda Z: Z - Z.max(axis=1, keepdims=True) - np.log(np.exp(Z - Z.max(axis=1, keepdims=True)).sum(
+            axis=1, keepdims=True)), "these are the log-probabilities, log softmax (all <= 0): softmax returns the "
+                                     "probabilities themselves, e^z / sum e^z"),
     ]
     return _run("softmax", fn, cases, against(_softmax, mistakes), "nn.softmax")
 
@@ -73,6 +90,10 @@ def one_hot(fn) -> bool:
         (lambda y, k=10: np.eye(y.max() + 1)[y], "the width comes from the largest label: a batch without a 9 "
                                                  "gets fewer columns. The width is n_classes, whatever "
                                                  "labels the batch holds"),
+        (lambda y, k=10: _one_hot(y, 10), "the argument n_classes is ignored: the result always has 10 columns. "
+                                          "Its width is n_classes"),
+        (lambda y, k=10: 1 - _one_hot(y, k), "0s and 1s are swapped: start from zeros and set a single 1 per row, "
+                                             "at column y[i]"),
     ]
     diagnose = against(lambda y, k=10: _one_hot(y, k), mistakes)
     shortcut = _source_uses(fn, {"eye", "identity"}) if callable(fn) else set()
@@ -89,7 +110,7 @@ def one_hot(fn) -> bool:
 
 
 def cross_entropy(fn) -> bool:
-    """``fn(probs, y)``: the mean cross-entropy, a float, of probabilities ``(n, k)`` and labels ``(n,)``."""
+    """``fn(probs, y)``: the mean cross-entropy, a float, of probabilities ``(n, K)`` and labels ``(n,)``."""
     zero = _ce_case(4, 10, 17)
     zero[0][1, zero[1][1]] = 0.0                  # the network gave sample 1's correct class probability 0
     zero[0][1] /= zero[0][1].sum()
@@ -114,6 +135,23 @@ def cross_entropy(fn) -> bool:
                                            "of each sample's correct class counts"),
         (lambda P, y: np.mean(-np.log(P[:, 0])), "it uses the first column instead of the correct class: row "
                                                  "i's entry is in column y[i]"),
+        (lambda P, y: -np.sum(np.log(pick(P, y))) / P.shape[1],
+         "it averages over the classes instead of over the samples: the sum over the samples is divided by the "
+         "number of classes K (a mean over axis 1 or over the columns, or a division by probs.shape[1]). J is "
+         "the mean over the n samples, of each sample's -log probability of its label"),
+        (lambda P, y: -np.mean(np.log10(pick(P, y))), "it uses the base-10 logarithm, np.log10: cross-entropy "
+                                                      "uses the natural log, np.log (in nats)"),
+        (lambda P, y: -np.mean(np.log2(pick(P, y))), "it uses the base-2 logarithm, np.log2, which gives bits: "
+                                                     "the loss uses the natural log, np.log (nats); bits are "
+                                                     "J / ln 2"),
+        (lambda P, y: -np.mean(np.sum(np.log(P), axis=1)), "it adds the log of every class's probability: only "
+                                                           "the probability of each sample's correct class counts"),
+        (lambda P, y: -np.mean(np.log(P.max(axis=1))), "it uses each row's largest probability, the network's "
+                                                       "guess: the loss uses the probability of the label y[i], "
+                                                       "right or wrong"),
+        (lambda P, y: -np.mean(np.log(P[y, np.arange(len(y))])),
+         "the row and the column are swapped: the entry of sample i is probs[i, y[i]], row i (the sample) and "
+         "column y[i] (its label); index with the row numbers first"),
     ]
     mistakes.insert(0, (lambda P, y: -np.mean(np.log(pick(P, y))),
                         "a probability of exactly 0 gives log(0) = -inf, so the loss is inf (a float32 softmax "

@@ -22,7 +22,7 @@ output of the panel's ``Output`` widget, replacing the previous one in a single 
 
 from ..preprocess import mnist_preprocess
 from ._panel import DPI, Panel, figure_output, slider_style
-from .backpropagation import EpsilonExplorer, epsilon_explorer
+from .backpropagation import StepExplorer, step_explorer
 from .data import DigitBrowser, digit_browser
 from .draw_a_digit import DrawingPad, drawing_pad, fit, pen_mask
 from .evaluation import ThresholdExplorer, threshold_explorer
@@ -33,6 +33,6 @@ from .training import TrainingPanel, training_panel
 from .training_loop import BowlExplorer, bowl_explorer
 
 __all__ = [
-    "Panel", "digit_browser", "init_explorer", "softmax_explorer", "epsilon_explorer", "bowl_explorer",
+    "Panel", "digit_browser", "init_explorer", "softmax_explorer", "step_explorer", "bowl_explorer",
     "training_panel", "threshold_explorer", "drawing_pad", "mnist_preprocess", "augment_explorer",
 ]

@@ -1,4 +1,4 @@
-"""Notebook 04: the step size of the gradient check."""
+"""Notebook 04: the finite-difference step h of the gradient check."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from ..gradcheck import gradient_check
 from ._panel import Panel, slider_style
 
 
-class EpsilonExplorer(Panel):
-    name = "epsilon-explorer"
+class StepExplorer(Panel):
+    name = "step-explorer"
 
     def __init__(self, params, X, y, activation, n_samples=32, max_entries=8):
         self.params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
@@ -56,11 +56,11 @@ class EpsilonExplorer(Panel):
         self.say(f"h = {h:.1e}: relative error {error:.2e}", hint)
 
 
-def epsilon_explorer(params, X, y, activation="relu") -> Panel:
+def step_explorer(params, X, y, activation="relu") -> Panel:
     """The gradient check's relative error as the finite-difference step h changes.
 
     Uses float64 copies of ``params``, the first 32 rows of ``X``/``y`` and 8 random entries per
     parameter, so each point takes a moment.
     Control: ``log10_h`` (-12..-1). State: ``h``, ``error``, ``message`` (a hint at the extremes).
     """
-    return EpsilonExplorer(params, X, y, activation)
+    return StepExplorer(params, X, y, activation)

@@ -5,7 +5,7 @@ import pytest
 from browser_helpers import (draw_stroke, expect, expect_new_figure, figure_src, number_after, panel,
                              press_on_slider, readout, save_screenshot, type_into_slider)
 
-PANELS = ["digit-browser", "init-explorer", "softmax-explorer", "epsilon-explorer", "training-panel",
+PANELS = ["digit-browser", "init-explorer", "softmax-explorer", "step-explorer", "training-panel",
           "threshold-explorer", "drawing-pad"]
 
 
@@ -59,15 +59,15 @@ def test_softmax_explorer(voila_page):
     save_screenshot(box, "voila_softmax_explorer")
 
 
-def test_epsilon_explorer(voila_page):
-    box = panel(voila_page, "epsilon-explorer")
+def test_step_explorer(voila_page):
+    box = panel(voila_page, "step-explorer")
     expect(readout(box)).to_contain_text("h = 1.0e-06")
     src = figure_src(box)
     type_into_slider(box, "log10(h)", -12)
     expect(readout(box)).to_contain_text("h = 1.0e-12")
     expect(box.locator(".nn-message")).to_contain_text("rounding error")
     expect_new_figure(box, src)
-    save_screenshot(box, "voila_epsilon_explorer")
+    save_screenshot(box, "voila_step_explorer")
 
 
 def test_training_panel_trains(voila_page):

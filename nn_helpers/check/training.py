@@ -11,7 +11,7 @@ from .training_loop import _step_case
 
 
 def momentum_step(fn) -> bool:
-    """``fn(params, grads, velocity, lr, beta)`` -> ``(params, velocity)``: v = beta v + g; p = p - lr v."""
+    """``fn(params, grads, velocity, lr, beta)`` -> ``(params, velocity)``: u = beta u + g; theta = theta - lr u."""
     def case(seed, first):
         params, grads = _step_case(seed)
         rng = _rng(seed + 70)
@@ -22,38 +22,39 @@ def momentum_step(fn) -> bool:
              ("another later step", case(2, False))]
 
     def variant(kind):
-        def step(p, g, v, lr, beta):
-            new_v = {k: {"lr inside": beta * v[k] + lr * g[k], "ema": beta * v[k] + (1 - beta) * g[k],
-                         "no beta": v[k] + g[k], "forget": g[k]}.get(kind, beta * v[k] + g[k]) for k in p}
+        def step(params, grads, velocity, lr, beta):
+            u, g = velocity, grads
+            new_u = {k: {"lr inside": beta * u[k] + lr * g[k], "ema": beta * u[k] + (1 - beta) * g[k],
+                         "no beta": u[k] + g[k], "forget": g[k]}.get(kind, beta * u[k] + g[k]) for k in params}
             if kind == "lr inside":
-                return {k: p[k] - new_v[k] for k in p}, new_v
-            if kind == "old v":
-                return {k: p[k] - lr * new_v[k] for k in p}, v
+                return {k: params[k] - new_u[k] for k in params}, new_u
+            if kind == "old u":
+                return {k: params[k] - lr * new_u[k] for k in params}, u
             if kind == "step with g":
-                return {k: p[k] - lr * g[k] for k in p}, new_v
-            return {k: p[k] - lr * new_v[k] for k in p}, new_v
+                return {k: params[k] - lr * g[k] for k in params}, new_u
+            return {k: params[k] - lr * new_u[k] for k in params}, new_u
         return step
 
     mistakes = [
-        (variant("lr inside"), "lr is inside the velocity, v = beta v + lr g: another common form, but this "
-                               "series (like nn.Momentum and PyTorch) keeps lr out of v: v <- beta v + g, then "
-                               "p <- p - lr v"),
-        (variant("ema"), "the velocity is an average, v = beta v + (1 - beta) g: this series uses the sum "
-                         "v <- beta v + g (its steps are 1 / (1 - beta) = 10 times larger)"),
-        (variant("forget"), "the old velocity is dropped, v = g: that is plain SGD. The velocity is a running sum "
+        (variant("lr inside"), "lr is inside the velocity, u = beta u + lr g: another common form, but this "
+                               "series (like nn.Momentum and PyTorch) keeps lr out of u: u <- beta u + g, then "
+                               "theta <- theta - lr u"),
+        (variant("ema"), "the velocity is an average, u = beta u + (1 - beta) g: this series uses the sum "
+                         "u <- beta u + g (its steps are 1 / (1 - beta) = 10 times larger)"),
+        (variant("forget"), "the old velocity is dropped, u = g: that is plain SGD. The velocity is a running sum "
                             "that keeps beta times its old value"),
-        (variant("no beta"), "beta is missing, v = v + g: the velocity never forgets. The old velocity is "
+        (variant("no beta"), "beta is missing, u = u + g: the velocity never forgets. The old velocity is "
                              "scaled by beta before the gradient is added"),
-        (variant("old v"), "the velocity you return is the old one: the caller keeps what you return for the "
+        (variant("old u"), "the velocity you return is the old one: the caller keeps what you return for the "
                            "next step, so it must be the updated velocity"),
-        (variant("step with g"), "the step uses the gradient, not the velocity: p <- p - lr v, with the new v"),
+        (variant("step with g"), "the step uses the gradient, not the velocity: theta <- theta - lr u, with the new u"),
     ]
 
-    def reference(p, g, v, lr, beta):
+    def reference(params, grads, velocity, lr, beta):
         opt = Momentum(lr, beta)
-        opt.state = v
-        opt.step(p, g)
-        return p, v
+        opt.state = velocity
+        opt.step(params, grads)
+        return params, velocity
 
     return _run("momentum_step", fn, cases, against(reference, mistakes), "nn.Momentum")
 

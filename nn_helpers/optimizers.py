@@ -1,13 +1,14 @@
 """Optimizers: they turn gradients into parameter updates, in place.
 
-With gradient g of a parameter p, learning rate eta, and optional L2 weight decay lambda applied to
-the weights (not the biases): g <- g + lambda p.
+With gradient g of a parameter theta, learning rate eta, and optional L2 weight decay lambda applied to
+the weights (not the biases): g <- g + lambda theta. The step number t counts from 1. The names follow
+notebooks/NOTATION.md: u (``velocity``) is momentum's velocity, m and v are Adam's moments.
 
-    SGD:       p <- p - eta g
-    Momentum:  v <- beta v + g;              p <- p - eta v
-    Adam:      m <- b1 m + (1 - b1) g;       v <- b2 v + (1 - b2) g^2
-               m_hat = m / (1 - b1^t);       v_hat = v / (1 - b2^t)
-               p <- p - eta m_hat / (sqrt(v_hat) + eps)
+    SGD:       theta <- theta - eta g
+    Momentum:  u <- beta u + g;                      theta <- theta - eta u
+    Adam:      m <- beta1 m + (1 - beta1) g;         v <- beta2 v + (1 - beta2) g^2
+               m_hat = m / (1 - beta1^t);            v_hat = v / (1 - beta2^t)
+               theta <- theta - eta m_hat / (sqrt(v_hat) + eps)
 """
 
 from __future__ import annotations
@@ -27,62 +28,72 @@ class Optimizer:
             raise ValueError(f"weight_decay={weight_decay}; expected >= 0.")
         self.lr, self.weight_decay = lr, weight_decay
         self.state: dict = {}
-        self.t = 0
+        self.t = 0                  # the number of steps taken; step() makes it 1 for the first step
 
     def step(self, params: dict, grads: dict) -> None:
         """Update every parameter in ``params`` in place from ``grads`` (same keys)."""
         self.t += 1
         for key, g in grads.items():
-            p = params[key]
+            theta = params[key]
             if self.weight_decay and key.startswith("W"):
-                g = g + self.weight_decay * p
-            self.update(key, p, g)
+                g = g + self.weight_decay * theta
+            self.update(key, theta, g)
 
-    def update(self, key: str, p: np.ndarray, g: np.ndarray) -> None:
+    def update(self, key: str, theta: np.ndarray, g: np.ndarray) -> None:
+        """Move the parameter array ``theta`` (any shape) in place, given its gradient ``g`` (same shape)."""
         raise NotImplementedError
 
     def __repr__(self):
-        fields = ", ".join(f"{k}={v}" for k, v in vars(self).items() if k not in ("state", "t"))
+        fields = ", ".join(f"{name}={value}" for name, value in vars(self).items() if name not in ("state", "t"))
         return f"{type(self).__name__}({fields})"
 
 
 class SGD(Optimizer):
-    """Plain (stochastic) gradient descent: p <- p - eta g."""
+    """Plain (stochastic) gradient descent: theta <- theta - eta g."""
 
     def __init__(self, lr: float = 0.1, weight_decay: float = 0.0):
         super().__init__(lr, weight_decay)
 
-    def update(self, key, p, g):
-        p -= self.lr * g
+    def update(self, key, theta, g):
+        theta -= self.lr * g
 
 
 class Momentum(Optimizer):
-    """SGD with momentum: v <- beta v + g; p <- p - eta v (the form PyTorch uses)."""
+    """SGD with momentum: u <- beta u + g; theta <- theta - eta u (the form PyTorch uses).
+
+    The velocity u of each parameter is kept in ``state[key]``, zeros before the first step. Along a
+    direction where the gradient stays the same, u grows to g / (1 - beta): with beta = 0.9 the step is
+    ten times the plain step at the same lr.
+    """
 
     def __init__(self, lr: float = 0.1, beta: float = 0.9, weight_decay: float = 0.0):
         super().__init__(lr, weight_decay)
         self.beta = beta
 
-    def update(self, key, p, g):
-        v = self.state.get(key)
-        if v is None:
-            v = self.state[key] = np.zeros_like(p)
-        v *= self.beta
-        v += g
-        p -= self.lr * v
+    def update(self, key, theta, g):
+        velocity = self.state.get(key)
+        if velocity is None:
+            velocity = self.state[key] = np.zeros_like(theta)
+        velocity *= self.beta
+        velocity += g
+        theta -= self.lr * velocity
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba, 2015): per-parameter step sizes from running moments of the gradient."""
+    """Adam (Kingma & Ba, 2015): per-parameter step sizes from running moments of the gradient.
+
+    ``state[key]`` holds the pair (m, v) of each parameter, zeros before the first step; ``t`` is the step
+    number, counted from 1, of the bias corrections 1 - beta1^t and 1 - beta2^t.
+    """
 
     def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                  weight_decay: float = 0.0):
         super().__init__(lr, weight_decay)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
 
-    def update(self, key, p, g):
+    def update(self, key, theta, g):
         if key not in self.state:
-            self.state[key] = (np.zeros_like(p), np.zeros_like(p))
+            self.state[key] = (np.zeros_like(theta), np.zeros_like(theta))
         m, v = self.state[key]
         m *= self.beta1
         m += (1 - self.beta1) * g
@@ -90,7 +101,7 @@ class Adam(Optimizer):
         v += (1 - self.beta2) * g * g
         m_hat = m / (1 - self.beta1**self.t)
         v_hat = v / (1 - self.beta2**self.t)
-        p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        theta -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
 
 def cosine_lr(lr0: float, epoch: int, epochs: int) -> float:

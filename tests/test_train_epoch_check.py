@@ -151,6 +151,66 @@ def package_loop_by_another_name(params, X, y, lr, batch_size, rng):
     return params
 
 
+# --- issue 23: more mistakes, written as learners wrote them ----------------------------------------------
+
+def returns_inside_the_loop(params, X, y, lr, batch_size, rng):
+    for idx in minibatches(len(X), batch_size, rng):    # noqa: F821
+        probs, cache = forward(params, X[idx])          # noqa: F821
+        grads = backward(params, cache, y[idx])         # noqa: F821
+        params = sgd_step(params, grads, lr)            # noqa: F821
+        return params
+
+
+def one_step_after_the_loop(params, X, y, lr, batch_size, rng):
+    for idx in minibatches(len(X), batch_size, rng):    # noqa: F821
+        probs, cache = forward(params, X[idx])          # noqa: F821
+        grads = backward(params, cache, y[idx])         # noqa: F821
+    params = sgd_step(params, grads, lr)                # noqa: F821
+    return params
+
+
+def lr_over_the_batch_size(params, X, y, lr, batch_size, rng):
+    for idx in minibatches(len(X), batch_size, rng):    # noqa: F821
+        probs, cache = forward(params, X[idx])          # noqa: F821
+        grads = backward(params, cache, y[idx])         # noqa: F821
+        params = sgd_step(params, grads, lr / len(idx))   # noqa: F821
+    return params
+
+
+def lr_times_the_batch_size(params, X, y, lr, batch_size, rng):
+    for idx in minibatches(len(X), batch_size, rng):    # noqa: F821
+        probs, cache = forward(params, X[idx])          # noqa: F821
+        grads = backward(params, cache, y[idx])         # noqa: F821
+        params = sgd_step(params, grads, lr * batch_size)   # noqa: F821
+    return params
+
+
+def gradients_at_the_start(params, X, y, lr, batch_size, rng):
+    new_params = params
+    for idx in minibatches(len(X), batch_size, rng):    # noqa: F821
+        probs, cache = forward(params, X[idx])          # noqa: F821
+        grads = backward(params, cache, y[idx])         # noqa: F821
+        new_params = sgd_step(new_params, grads, lr)    # noqa: F821
+    return new_params
+
+
+def returns_the_gradients(params, X, y, lr, batch_size, rng):
+    for idx in minibatches(len(X), batch_size, rng):    # noqa: F821
+        probs, cache = forward(params, X[idx])          # noqa: F821
+        grads = backward(params, cache, y[idx])         # noqa: F821
+        params = sgd_step(params, grads, lr)            # noqa: F821
+    return grads
+
+
+def two_epochs(params, X, y, lr, batch_size, rng):
+    for epoch in range(2):
+        for idx in minibatches(len(X), batch_size, rng):    # noqa: F821
+            probs, cache = forward(params, X[idx])          # noqa: F821
+            grads = backward(params, cache, y[idx])         # noqa: F821
+            params = sgd_step(params, grads, lr)            # noqa: F821
+    return params
+
+
 MISTAKES = {   # the issue's six first
     "no shuffling": (no_shuffling, "there is no shuffling"),
     "X and y shuffled with different permutations": (two_permutations, "shuffled with different permutations"),
@@ -162,6 +222,14 @@ MISTAKES = {   # the issue's six first
     "the step's result dropped": (forgets_the_step, "returns the parameters it started with"),
     "indices with replacement": (with_replacement, "used twice and others never"),
     "nn.forward instead of forward": (package_loop_by_another_name, "never called forward"),
+    # issue 23
+    "the return inside the loop": (returns_inside_the_loop, "returns after the first batch"),
+    "one step after the loop": (one_step_after_the_loop, "only one step is taken, after the loop"),
+    "lr divided by the batch size": (lr_over_the_batch_size, "learning rate is divided by the batch size"),
+    "lr times the batch size": (lr_times_the_batch_size, "learning rate is multiplied by the batch size"),
+    "every gradient at the start": (gradients_at_the_start, "taken at the starting parameters"),
+    "the gradients returned": (returns_the_gradients, "returns the gradients of the last batch"),
+    "two epochs in one call": (two_epochs, "the loop runs 2 epochs"),
 }
 
 

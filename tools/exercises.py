@@ -256,12 +256,18 @@ EXERCISES = {
     return grad''', before=True),
     ],
     "05_training_loop.ipynb": [
-        ("so the promise only holds for small enough steps", "sgd_step",
-         "Write `my_sgd_step(params, grads, lr)`: one gradient-descent step $\\theta \\leftarrow \\theta - \\eta "
-         "\\nabla J$ on every parameter (`W1`, `b1`, `W2`, `b2`), each moved against its own gradient "
-         "`grads[k]` by the learning rate `lr`; return the new `params` dict.",
-         "def my_sgd_step(params, grads, lr):",
-         '''    return {key: params[key] - lr * grads[key] for key in params}'''),
+        ex("Choose the change against the gradient", "sgd_step",
+           "Before reading on: from the Taylor step alone, find a change $\\Delta\\theta$, built from the "
+           "gradient and proportional to a learning rate $\\eta > 0$, for which the predicted change "
+           "$\\nabla J \\cdot \\Delta\\theta$ is negative whatever the gradient is (unless it is zero). Then write "
+           "it as `my_sgd_step(params, grads, lr)`: the new parameters $\\theta + \\Delta\\theta$, by the same rule "
+           "for every array (`W1`, `b1`, `W2`, `b2`), each with its own gradient `grads[k]`; return a new "
+           "`params` dict.",
+           "The predicted change is a dot product of $\\nabla J$ with your $\\Delta\\theta$. Which vector has a dot "
+           "product with $\\nabla J$ that can never be positive, whatever $\\nabla J$ is? Biases are parameters "
+           "too.",
+           "def my_sgd_step(params, grads, lr):",
+           """    return {key: params[key] - lr * grads[key] for key in params}""", before=True),
         ("Batching first: the indices of one epoch", "minibatches",
          "Write `my_minibatches(n, batch_size, seed)`: one epoch's mini-batches, a list of index arrays. "
          "Shuffle the indices 0..n-1 with `np.random.default_rng(seed)`, then cut them into batches of "
@@ -269,60 +275,68 @@ EXERCISES = {
          "def my_minibatches(n, batch_size, seed):",
          '''    order = np.random.default_rng(seed).permutation(n)
     return [order[start : start + batch_size] for start in range(0, n, batch_size)]'''),
-        ("write one epoch of it before you read the version below", "train_epoch",
-         "Write `my_train_epoch(params, X, y, lr, batch_size, rng)`: one epoch of mini-batch SGD. Draw a "
-         "permutation of all `len(X)` samples from `rng` (a `np.random.Generator`), cut it into batches of "
-         "`batch_size` (the last holds what is left), and for each batch compute `probs, cache = "
-         "forward(params, X[idx])`, `grads = backward(params, cache, y[idx])` and `params = sgd_step(params, "
-         "grads, lr)`; return the new `params`. Call the pieces by these names: the checker passes the "
-         "package's `forward`, `backward`, `sgd_step` and `minibatches` (which takes `rng` as its seed), and "
-         "the capstone of section 7 passes your own.",
-         "def my_train_epoch(params, X, y, lr, batch_size, rng):",
-         '''    for idx in minibatches(len(X), batch_size, rng):    # a permutation drawn from rng, cut into batches
+        ex("write one epoch of it before you read the version below", "train_epoch",
+           "Write `my_train_epoch(params, X, y, lr, batch_size, rng)`: one epoch of mini-batch gradient descent, "
+           "the three steps of the list above, built only from these four pieces, called by these names (the "
+           "checker passes the package's, the capstone of section 7 passes yours): `minibatches(n, batch_size, "
+           "rng)` gives the epoch's batches of indices (your exercise 2, with the generator `rng` as its seed); "
+           "`forward(params, Xb)` returns `(probs, cache)`; `backward(params, cache, yb)` returns `grads`; "
+           "`sgd_step(params, grads, lr)` returns new parameters. Return the parameters after the epoch.",
+           "Which of the pieces needs the loss $J$ itself? None: `backward` starts from the cache of the same "
+           "batch and that batch's labels. And each step must start from the parameters the step before "
+           "returned.",
+           "def my_train_epoch(params, X, y, lr, batch_size, rng):",
+           """    for idx in minibatches(len(X), batch_size, rng):    # a permutation drawn from rng, cut into batches
         probs, cache = forward(params, X[idx])
         grads = backward(params, cache, y[idx])
         params = sgd_step(params, grads, lr)
-    return params'''),
+    return params"""),
     ],
     "06_training.ipynb": [
-        ex("params3, row3 = run(step3)", "momentum_step",
-           "Write `my_momentum_step(params, grads, velocity, lr, beta)`: $u \\leftarrow \\beta u + \\nabla J$, "
-           "$\\theta \\leftarrow \\theta - \\eta u$ for every parameter (`W1`, `b1`, ...); `velocity` is a dict "
-           "like `params` (zeros at the first step). Return `(params, velocity)`, both updated.",
-           "Two passes over the keys, in this order: first every new velocity, from the old one and the "
-           "gradient; then every new parameter, from the new velocity. Return both dicts: the caller keeps "
-           "the velocity for the next step.",
+        ex("The sum needs only its own previous value", "momentum_step",
+           "Before the next cell gives it: write `my_momentum_step(params, grads, velocity, lr, beta)`, one "
+           "momentum step for every parameter (`W1`, `b1`, ...). `velocity` is a dict like `params` that holds "
+           "$u_{t-1}$, the sum above as it was after the previous step (zeros before the first). Find how $u_t$ "
+           "follows from $u_{t-1}$ and the new gradient alone, without the older gradients, then step every "
+           "parameter along the new velocity, $\\theta \\leftarrow \\theta - \\eta u_t$. Return "
+           "`(params, velocity)`, both updated.",
+           "Write the sums $u_3$ and $u_2$ out, one above the other: which part of $u_3$ is $u_2$, and what "
+           "multiplies it? The step then uses the new velocity, and the caller keeps the velocity you return "
+           "for the next step.",
            "def my_momentum_step(params, grads, velocity, lr, beta):",
-           '''    velocity = {key: beta * velocity[key] + grads[key] for key in params}
+           """    velocity = {key: beta * velocity[key] + grads[key] for key in params}
     params = {key: params[key] - lr * velocity[key] for key in params}
-    return params, velocity'''),
-        ex("params4, row4 = run(step4)", "adam_step",
-           "Write one Adam step, `my_adam_step(params, grads, m, v, t, lr, beta1, beta2, eps)`, for every "
-           "parameter with gradient $g$: $m \\leftarrow \\beta_1 m + (1 - \\beta_1) g$, "
-           "$v \\leftarrow \\beta_2 v + (1 - \\beta_2) g^2$, $\\hat m = m / (1 - \\beta_1^t)$, "
-           "$\\hat v = v / (1 - \\beta_2^t)$, $\\theta \\leftarrow \\theta - \\eta\\, \\hat m / (\\sqrt{\\hat v} + "
-           "\\epsilon)$. `m` and `v` are dicts like `params` (zeros before the first step), `t` is the step "
-           "number counted from 1. Return `(params, m, v)`.",
-           "Per key: update `m` from $g$ and `v` from $g^2$; correct both with the step number as the exponent; "
-           "step with the corrected ones. The corrected $\\hat m, \\hat v$ are for this step's update only: "
-           "return the uncorrected `m` and `v`, which the next step continues from.",
+    return params, velocity""", before=True),
+        ex("The weights add up to $(1 - \\beta_1)", "adam_step",
+           "Before the next cell gives the correction: write one Adam step, `my_adam_step(params, grads, m, v, "
+           "t, lr, beta1, beta2, eps)`, for every parameter. Update `m` and `v` as above; then correct each so "
+           "that it becomes a weighted mean whose weights add up to 1 (find by what $m_t$ must be divided at "
+           "step $t$, and $v_t$ likewise); then step $\\theta \\leftarrow \\theta - \\eta\\, \\hat m / "
+           "(\\sqrt{\\hat v} + \\epsilon)$ with the corrected $\\hat m, \\hat v$. `m` and `v` are dicts like "
+           "`params` (zeros before the first step), `t` is the step number counted from 1. Return "
+           "`(params, m, v)`.",
+           "Add up the weights of the unrolled $m_t$ above, $(1 - \\beta_1)\\beta_1^{t-s}$ for $s = 1, \\dots, "
+           "t$: a geometric series, whose sum is the number to divide by ($v$ the same, with $\\beta_2$). The "
+           "corrected values are for this step's update only: the next step continues from the uncorrected "
+           "`m` and `v`, so those are what you return.",
            "def my_adam_step(params, grads, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):",
-           '''    m = {k: beta1 * m[k] + (1 - beta1) * grads[k] for k in params}
+           """    m = {k: beta1 * m[k] + (1 - beta1) * grads[k] for k in params}
     v = {k: beta2 * v[k] + (1 - beta2) * grads[k] ** 2 for k in params}
     m_hat = {k: m[k] / (1 - beta1**t) for k in params}   # the bias correction, for this step only
     v_hat = {k: v[k] / (1 - beta2**t) for k in params}
     params = {k: params[k] - lr * m_hat[k] / (np.sqrt(v_hat[k]) + eps) for k in params}
-    return params, m, v'''),
-        ex("schedule = [", "cosine_lr",
-           "Before the next cell computes the schedule: write `my_cosine_lr(lr0, epoch, epochs)`, the learning "
-           "rate of epoch $e$ = `epoch` of $E$ = `epochs`, "
-           "$\\eta_e = \\frac{\\eta_0}{2}\\left(1 + \\cos\\frac{\\pi (e - 1)}{E}\\right)$, epochs counted from "
-           "1, as `nn.cosine_lr` does.",
-           "The angle $\\pi (e - 1) / E$ runs from 0 at the first epoch to just below $\\pi$ at the last, so "
-           "$(1 + \\cos)/2$ glides from 1 towards 0. One line; `np.cos` and `np.pi` (or the `math` module) "
-           "are all it needs.",
+    return params, m, v""", before=True),
+        ex("The rate that is $\\eta_0$ at epoch 1", "cosine_lr",
+           "Before the next cell gives the formula: write `my_cosine_lr(lr0, epoch, epochs)`, the learning "
+           "rate of epoch $e$ = `epoch` of $E$ = `epochs`, epochs counted from 1. It is `lr0` at the first "
+           "epoch, falls along half a period of a cosine (from its top to its bottom), and would reach 0 one "
+           "epoch after the last, at $e = E + 1$, so that the last epoch still learns a little. Find the "
+           "formula yourself; `nn.cosine_lr` computes the same.",
+           "$(1 + \\cos\\alpha)/2$ falls from 1 to 0 while the angle $\\alpha$ goes from 0 to $\\pi$. Which angle "
+           "belongs to epoch 1, and which to the epoch $E + 1$ that never comes? In between, the angle grows by "
+           "the same amount every epoch.",
            "def my_cosine_lr(lr0, epoch, epochs):",
-           '''    return lr0 * (1 + np.cos(np.pi * (epoch - 1) / epochs)) / 2''', before=True),
+           """    return lr0 * (1 + np.cos(np.pi * (epoch - 1) / epochs)) / 2""", before=True),
     ],
     "07_evaluation.ipynb": [
         ex("C = nn.confusion_matrix(y_test, y_pred)", "confusion_matrix",
@@ -409,14 +423,9 @@ EXERCISES = {
 
 # Hints for entries written as plain 5-tuples ``(anchor, name, task, signature, solution)``, without one
 HINTS = {
-    "sgd_step": "Every parameter, biases included, moves against its own gradient, scaled by the learning rate: "
-                "one pass over the keys that builds a new dict.",
     "minibatches": "One permutation of $0, \\dots, n-1$ from the seeded generator, then consecutive slices of "
                    "`batch_size` entries starting at 0, `batch_size`, `2 * batch_size`, ...; the last slice comes "
                    "out shorter by itself, since slicing stops at the end.",
-    "train_epoch": "The loop of the text, with the pieces called by their names: the batches of one epoch from "
-                   "`minibatches(len(X), batch_size, rng)`; for each batch a forward pass on its rows, the "
-                   "backward pass with its labels, and one `sgd_step`. Return the parameters after the last step.",
 }
 
 

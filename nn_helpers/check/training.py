@@ -11,7 +11,7 @@ from .training_loop import _step_case
 
 
 def momentum_step(fn) -> bool:
-    """``fn(params, grads, velocity, lr, beta)`` -> ``(params, velocity)``: v = beta v + g; p = p - lr v."""
+    """``fn(params, grads, velocity, lr, beta)`` -> ``(params, velocity)``: u = beta u + g; theta = theta - lr u."""
     def case(seed, first):
         params, grads = _step_case(seed)
         rng = _rng(seed + 70)
@@ -22,38 +22,58 @@ def momentum_step(fn) -> bool:
              ("another later step", case(2, False))]
 
     def variant(kind):
-        def step(p, g, v, lr, beta):
-            new_v = {k: {"lr inside": beta * v[k] + lr * g[k], "ema": beta * v[k] + (1 - beta) * g[k],
-                         "no beta": v[k] + g[k], "forget": g[k]}.get(kind, beta * v[k] + g[k]) for k in p}
+        def step(params, grads, velocity, lr, beta):
+            u, g = velocity, grads
+            new_u = {k: {"lr inside": beta * u[k] + lr * g[k], "ema": beta * u[k] + (1 - beta) * g[k],
+                         "no beta": u[k] + g[k], "forget": g[k], "step inside": beta * u[k] - lr * g[k],
+                         "beta on g": u[k] + beta * g[k],
+                         "1 - beta on u": (1 - beta) * u[k] + g[k]}.get(kind, beta * u[k] + g[k]) for k in params}
             if kind == "lr inside":
-                return {k: p[k] - new_v[k] for k in p}, new_v
-            if kind == "old v":
-                return {k: p[k] - lr * new_v[k] for k in p}, v
+                return {k: params[k] - new_u[k] for k in params}, new_u
+            if kind == "step inside":
+                return {k: params[k] + new_u[k] for k in params}, new_u
+            if kind == "step first":
+                return {k: params[k] - lr * u[k] for k in params}, new_u
+            if kind == "swapped":
+                return new_u, {k: params[k] - lr * new_u[k] for k in params}
+            if kind == "old u":
+                return {k: params[k] - lr * new_u[k] for k in params}, u
             if kind == "step with g":
-                return {k: p[k] - lr * g[k] for k in p}, new_v
-            return {k: p[k] - lr * new_v[k] for k in p}, new_v
+                return {k: params[k] - lr * g[k] for k in params}, new_u
+            return {k: params[k] - lr * new_u[k] for k in params}, new_u
         return step
 
     mistakes = [
-        (variant("lr inside"), "lr is inside the velocity, v = beta v + lr g: another common form, but this "
-                               "series (like nn.Momentum and PyTorch) keeps lr out of v: v <- beta v + g, then "
-                               "p <- p - lr v"),
-        (variant("ema"), "the velocity is an average, v = beta v + (1 - beta) g: this series uses the sum "
-                         "v <- beta v + g (its steps are 1 / (1 - beta) = 10 times larger)"),
-        (variant("forget"), "the old velocity is dropped, v = g: that is plain SGD. The velocity is a running sum "
+        (variant("lr inside"), "lr is inside the velocity, u = beta u + lr g: another common form, but this "
+                               "series (like nn.Momentum and PyTorch) keeps lr out of u: u <- beta u + g, then "
+                               "theta <- theta - lr u"),
+        (variant("ema"), "the velocity is an average, u = beta u + (1 - beta) g: this series uses the sum "
+                         "u <- beta u + g (its steps are 1 / (1 - beta) = 10 times larger)"),
+        (variant("forget"), "the old velocity is dropped, u = g: that is plain SGD. The velocity is a running sum "
                             "that keeps beta times its old value"),
-        (variant("no beta"), "beta is missing, v = v + g: the velocity never forgets. The old velocity is "
+        (variant("no beta"), "beta is missing, u = u + g: the velocity never forgets. The old velocity is "
                              "scaled by beta before the gradient is added"),
-        (variant("old v"), "the velocity you return is the old one: the caller keeps what you return for the "
+        (variant("old u"), "the velocity you return is the old one: the caller keeps what you return for the "
                            "next step, so it must be the updated velocity"),
-        (variant("step with g"), "the step uses the gradient, not the velocity: p <- p - lr v, with the new v"),
+        (variant("step with g"), "the step uses the gradient, not the velocity: theta <- theta - lr u, with the new u"),
+        (variant("step inside"), "the velocity holds the step itself, u = beta u - lr g, then theta <- theta + u: "
+                                 "another common form (Sutskever's), but this series (like nn.Momentum and "
+                                 "PyTorch) keeps lr and the minus sign out of u: u <- beta u + g, then "
+                                 "theta <- theta - lr u"),
+        (variant("step first"), "the step uses the old velocity: it comes before the update of u. Update the "
+                                "velocity first, then step along the new one"),
+        (variant("swapped"), "params and velocity come back swapped: return (params, velocity), in that order"),
+        (variant("beta on g"), "beta multiplies the new gradient instead of the old velocity: each older gradient "
+                               "counts beta times less, so beta scales the velocity before the gradient is added"),
+        (variant("1 - beta on u"), "the old velocity is scaled by 1 - beta (0.1): it keeps only a tenth of its "
+                                   "old value. The sum keeps beta times its old value, then adds the gradient"),
     ]
 
-    def reference(p, g, v, lr, beta):
+    def reference(params, grads, velocity, lr, beta):
         opt = Momentum(lr, beta)
-        opt.state = v
-        opt.step(p, g)
-        return p, v
+        opt.state = velocity
+        opt.step(params, grads)
+        return params, velocity
 
     return _run("momentum_step", fn, cases, against(reference, mistakes), "nn.Momentum")
 
@@ -83,12 +103,22 @@ def _adam_variant(bug):
             m_hat, v_hat = new_m[k] / (1 - b1**tt), new_v[k] / (1 - b2**tt)
             if bug == "no correction":
                 m_hat, v_hat = new_m[k], new_v[k]
+            if bug == "beta^t":
+                m_hat, v_hat = new_m[k] / b1**tt, new_v[k] / b2**tt
             denominator = np.sqrt(v_hat + eps) if bug == "eps inside" else np.sqrt(v_hat) + eps
+            if bug == "no root":
+                denominator = v_hat + eps
+            if bug == "root first":
+                denominator = np.sqrt(new_v[k]) / (1 - b2**tt) + eps
             new_p[k] = params[k] - lr * m_hat / denominator
+            if bug == "eps outside":
+                new_p[k] = params[k] - lr * m_hat / np.sqrt(v_hat) + eps
             if bug == "corrected moments stored":
                 new_m[k], new_v[k] = m_hat, v_hat
         if bug == "old moments":
             return new_p, m, v
+        if bug == "m and v swapped":
+            return new_p, new_v, new_m
         return new_p, new_m, new_v
     return step
 
@@ -123,6 +153,16 @@ def adam_step(fn) -> bool:
                                        "MEAN, m <- beta1 m + (1 - beta1) g"),
         (_adam_variant("betas swapped"), "beta1 and beta2 are swapped: beta1 (0.9) belongs to the mean of the "
                                          "gradient m, beta2 (0.999) to the mean of its square v"),
+        (_adam_variant("eps outside"), "the eps is added outside the fraction, to the parameter: without brackets, "
+                                       "lr * m_hat / sqrt(v_hat) + eps adds eps after the division. It belongs "
+                                       "in the denominator, sqrt(v_hat) + eps"),
+        (_adam_variant("beta^t"), "the correction divides by beta1^t (and beta2^t): the weights of the running "
+                                  "mean add up to 1 - beta1^t, and that is the number to divide by"),
+        (_adam_variant("no root"), "the step divides by v_hat, not by its square root: v is a mean of SQUARED "
+                                   "gradients, and only its root has the size of a gradient"),
+        (_adam_variant("root first"), "the correction of v is applied after the square root: correct v first, "
+                                      "v_hat = v / (1 - beta2^t), then take the root of v_hat"),
+        (_adam_variant("m and v swapped"), "m and v come back swapped: return (params, m, v), in that order"),
     ]
 
     def reference(params, grads, m, v, t, lr, beta1, beta2, eps):
@@ -161,5 +201,18 @@ def cosine_lr(fn) -> bool:
         (lambda lr0, e, E: lr0 * 0.5 * (1 + np.cos((e - 1) / E)),
          "pi is missing from the angle: (e - 1) / E runs from 0 to 1, so the cosine covers only 1 radian; "
          "the angle is pi (e - 1) / E"),
+        (lambda lr0, e, E: lr0 * 0.5 * (1 - np.cos(np.pi * (e - 1) / E)),
+         "the rate rises from 0 towards lr0: with 1 - cos the schedule runs backwards. (1 + cos) / 2 starts at 1 "
+         "and falls"),
+        (lambda lr0, e, E: lr0 * 0.5 * (1 + np.cos(180 * (e - 1) / E)),
+         "the angle is in degrees: np.cos and math.cos take radians, so half a period is pi, not 180"),
+        (lambda lr0, e, E: lr0 * 0.5 * (1 + np.cos(np.pi * (e - 1) // E)),
+         "// is integer division: pi (e - 1) // E rounds the angle down to a whole number of radians (0 for the "
+         "first epochs); divide with /"),
+        (lambda lr0, e, E: 0.5 * (1 + np.cos(np.pi * (e - 1) / E)),
+         "lr0 is missing: the schedule starts at 1 whatever lr0 is; the rate is lr0 times (1 + cos) / 2"),
+        (lambda lr0, e, E: lr0 / 2 * 1 + np.cos(np.pi * (e - 1) / E),
+         "brackets are missing: only the 1 is multiplied by lr0 / 2, and the cosine is added on its own. "
+         "lr0 / 2 multiplies the whole (1 + cos)"),
     ]
     return _run("cosine_lr", fn, cases, against(_cosine_lr, mistakes), "nn.cosine_lr")

@@ -16,8 +16,28 @@ from ._core import _call, _describe, _difference, _net, _properties, _rng, _run,
 def _step_case(seed):
     params, _ = _net([784, 8, 10], 1, seed)
     rng = _rng(seed + 50)
-    grads = {k: rng.normal(0, 0.1, v.shape) for k, v in params.items()}
-    return params, grads
+    grads = {k: rng.normal(0, 0.1, params[k].shape) for k in params}
+    # in the order nn.backward returns them (W2, b2, W1, b1), so that a loop pairing grads with params by
+    # position fails here as it would in the capstone
+    return params, {k: grads[k] for k in sorted(grads, key=lambda k: (-int(k[1:]), k[0] == "b"))}
+
+
+def _unchanged(got, params):
+    """The names of the parameters ``got`` returns unchanged, when some (not all) are."""
+    if not isinstance(got, dict) or set(got) != set(params):
+        return []
+    same = [k for k in params if _same(got[k], params[k])]
+    return same if len(same) < len(params) else []
+
+
+def _or_else(diagnose, known, extra):
+    """``diagnose``, but where it finds no known mistake, ``extra(got, args)`` may name one."""
+    def wrapped(got, args, error=None):
+        message = diagnose(got, args, error)
+        if message is None or error is not None or message in known:
+            return message
+        return extra(got, args) or message
+    return wrapped
 
 
 def sgd_step(fn) -> bool:
@@ -31,13 +51,25 @@ def sgd_step(fn) -> bool:
          "the biases are not updated: every parameter, W1, b1, W2, b2, takes a step"),
         (lambda p, g, lr: {k: -lr * g[k] for k in p}, "it returns the step, not the new parameters: "
                                                       "the step is added to the old ones"),
+        (lambda p, g, lr: {k: p[k] - g[k] / lr for k in p},
+         "the gradient is divided by the learning rate: the step is eta TIMES the gradient, so that a smaller "
+         "eta takes a smaller step"),
+        (lambda p, g, lr: {k: theta - lr * grad for (k, theta), grad in zip(p.items(), g.values())},
+         "the gradients are paired with the parameters by their order, not by their names: nn.backward returns "
+         "them in another order (W2, b2, W1, b1). Look each one up by its key"),
     ]
 
     def reference(p, g, lr):
         SGD(lr).step(p, g)
         return p
 
-    return _run("sgd_step", fn, cases, against(reference, mistakes), "nn.SGD")
+    def unchanged(got, args):
+        same = _unchanged(got, args[0])
+        return same and (f"{', '.join(same)} come back unchanged: every parameter takes a step, each against "
+                         f"its own gradient")
+
+    return _run("sgd_step", fn, cases, _or_else(against(reference, mistakes), {m for _, m in mistakes}, unchanged),
+                "nn.SGD")
 
 
 def _batches_problem(got, args):
@@ -51,6 +83,19 @@ def _batches_problem(got, args):
     sizes = [len(b) for b in batches]
     want = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
     everything = np.concatenate(batches).astype(int)
+    if len(everything) and (everything.min() < 0 or everything.max() >= n):
+        return (f"index {everything.max() if everything.max() >= n else everything.min()} is out of range: the "
+                f"{n} samples have the indices 0..{n - 1}")
+    if len(batches) == n and n > 1 and batch_size > 1:
+        return ("a batch starts at every index 0, 1, 2, ...: the batches overlap. The starts go up by batch_size: "
+                "0, batch_size, 2 * batch_size, ...")
+    if (len(everything) == n and sorted(everything) == list(range(n)) and sizes != want and len(want) > 1
+            and max(sizes) - min(sizes) <= 1):
+        return (f"the batches are {len(batches)} near-equal parts of the epoch, {sizes} (what np.array_split "
+                f"makes): every batch holds batch_size samples, only the last one fewer, {want}")
+    order = np.random.default_rng(seed).permutation(n)
+    if len(everything) == n - 1 and np.array_equal(everything, order[1:]):
+        return ("the first sample of the permutation is never used: the batch starts begin at 1; they begin at 0")
     if sorted(everything) != list(range(n)) and len(everything) == n:
         return ("some samples appear twice and others never: random indices drawn with replacement are not a "
                 "shuffle; an epoch needs a permutation of all n indices")
@@ -104,10 +149,10 @@ class _Recorder:
 
     def __init__(self):
         self.caches, self.steps = {}, []     # id(cache) -> rows; one (rows, labels) per backward call
-        self.n = self.X = None
+        self.n = self.X = self.last_grads = None
 
     def start(self, X):
-        self.caches, self.steps, self.n, self.X = {}, [], len(X), np.asarray(X)
+        self.caches, self.steps, self.n, self.X, self.last_grads = {}, [], len(X), np.asarray(X), None
 
     def rows(self, Xb):
         Xb = np.asarray(Xb)
@@ -124,7 +169,8 @@ class _Recorder:
     def backward(self, params, cache, yb, *args, **kwargs):
         rows = self.caches.get(id(cache), (None, None))[1]
         self.steps.append((rows, np.array(yb, copy=True)))
-        return _backward(params, cache, yb, *args, **kwargs)
+        self.last_grads = _backward(params, cache, yb, *args, **kwargs)
+        return self.last_grads
 
 
 def _epoch_case(n, batch_size, seed):
@@ -134,12 +180,15 @@ def _epoch_case(n, batch_size, seed):
     return params, X, y, 0.5, batch_size, np.random.default_rng(seed + 11)
 
 
-def _replay(params, X, y, lr, batches, sign=-1):
+def _replay(params, X, y, lr, batches, sign=-1, scale=lambda rows: 1, at_start=False):
+    """Plain SGD on ``batches``; the variants: uphill (``sign=+1``), the rate times ``scale(rows)``, or every
+    gradient taken at the starting parameters (``at_start``)."""
     p = {k: v.copy() for k, v in params.items()}
     for rows in batches:
-        _, cache = _forward(p, X[rows])
-        grads = _backward(p, cache, y[rows])
-        p = {k: p[k] + sign * lr * grads[k] for k in p}
+        at = params if at_start else p
+        _, cache = _forward(at, X[rows])
+        grads = _backward(at, cache, y[rows])
+        p = {k: p[k] + sign * lr * scale(rows) * grads[k] for k in p}
     return p
 
 
@@ -161,6 +210,13 @@ def _epoch_problem(recorder, inst, got, args):
     batches = [rows for rows, _ in steps]
     want = sorted([batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else []))
     sizes = sorted(len(rows) for rows in batches)
+    if len(batches) == 1 and len(want) > 1 and len(batches[0]) < n:
+        return ("it returns after the first batch: the return line is inside the loop. The loop takes every "
+                "batch of the epoch, and returns after the last")
+    rounds = len(batches) // len(want)
+    if rounds > 1 and len(batches) == rounds * len(want) and sizes == sorted(want * rounds):
+        return (f"the loop runs {rounds} epochs: one call of train_epoch is one epoch, each sample used once; "
+                f"the caller runs the epochs")
     if len(want) > 1 and all(len(rows) == n for rows in batches):
         return ("every step uses the gradient of the whole data set, not the batch's: look at what you pass to "
                 "forward and backward inside the loop")
@@ -193,6 +249,22 @@ def _epoch_problem(recorder, inst, got, args):
         if _same(got, _replay(params, X, y, lr, batches, sign=+1)):
             return ("it steps uphill: adding the gradient raises the loss; the step goes against it, "
                     "theta - eta * grad")
+        if recorder.last_grads is not None and _same(got, recorder.last_grads):
+            return "it returns the gradients of the last batch, not the parameters after the epoch"
+        if len(batches) > 1 and _same(got, _replay(params, X, y, lr, batches[-1:])):
+            return ("only one step is taken, after the loop, with the last batch's gradient: the step belongs "
+                    "inside the loop, one per batch")
+        if any(_same(got, _replay(params, X, y, lr, batches, scale=scale))
+               for scale in (lambda rows: 1 / len(rows), lambda rows: 1 / batch_size)):
+            return ("the learning rate is divided by the batch size: backward's gradient is already the mean "
+                    "over the batch (the 1/n of dZ2), and the step is lr times it")
+        if any(_same(got, _replay(params, X, y, lr, batches, scale=scale))
+               for scale in (len, lambda rows: batch_size)):
+            return ("the learning rate is multiplied by the batch size: backward's gradient is the mean over "
+                    "the batch, and the step is lr times it")
+        if len(batches) > 1 and _same(got, _replay(params, X, y, lr, batches, at_start=True)):
+            return ("every batch's gradient is taken at the starting parameters: forward and backward must see "
+                    "the parameters the previous step returned, so pass them the updated dict")
         if _same(got, params):
             return ("it returns the parameters it started with: the result of each step is thrown away; the next "
                     "batch must start from the parameters the last step returned")

@@ -319,8 +319,8 @@ EXERCISES = {
     "07_evaluation.ipynb": [
         ex("C = nn.confusion_matrix(y_test, y_pred)", "confusion_matrix",
            "`nn.confusion_matrix` counted the matrix above. Write `my_confusion_matrix(y_true, y_pred, "
-           "n_classes=10)`: `C[i, j]` = the number of samples of true class `i` predicted as `j`, shape "
-           "`(n_classes, n_classes)`, whatever labels the batch holds.",
+           "n_classes=10)`: $C_{kk'}$ (`C[k, k2]` in code) = the number of samples of true class $k$ predicted "
+           "as $k'$, shape `(n_classes, n_classes)`, whatever labels the batch holds.",
            "Start from an `(n_classes, n_classes)` array of integer zeros and add 1 at (true, predicted) for "
            "every sample. Careful: with index arrays, `C[rows, cols] += 1` adds only once for a pair that "
            "occurs several times; a loop over the samples, or `np.add.at`, adds every time.",

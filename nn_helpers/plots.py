@@ -130,21 +130,22 @@ def plot_confusion_matrix(C: np.ndarray, title: str = "Confusion matrix"):
 
 
 def plot_weights(W1: np.ndarray, n: int = 16, ncols: int = 8, title: str = "First-layer weights"):
-    """The first ``n`` columns of ``W1`` (784, h) as 28x28 images: red pixels push a hidden unit up,
-    blue pixels push it down."""
+    """The first ``n`` columns of ``W1`` (784, d1) as 28x28 images: red pixels push a hidden unit up,
+    blue pixels push it down, white is 0. All the images share **one** symmetric colour scale,
+    ±(the largest |weight| drawn), shown by the colour bar, so that their sizes compare."""
     n = min(n, W1.shape[1])
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.45 * nrows), squeeze=False)
+    lim = float(np.abs(W1[:, :n]).max()) or 1.0
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols + 1.0, 1.45 * nrows), squeeze=False)
     for j, ax in enumerate(axes.flat):
         ax.axis("off")
         if j < n:
-            w = W1[:, j].reshape(28, 28)
-            lim = np.abs(w).max() or 1
-            ax.imshow(w, cmap="RdBu_r", vmin=-lim, vmax=lim)
+            im = ax.imshow(W1[:, j].reshape(28, 28), cmap="RdBu_r", vmin=-lim, vmax=lim)
             ax.set_title(f"unit {j}", fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.9, 1))
+    fig.colorbar(im, ax=axes.ravel().tolist(), fraction=0.03, pad=0.02, label="weight")
     return fig
 
 

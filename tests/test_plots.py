@@ -65,6 +65,16 @@ def test_plot_weights_shows_columns_as_images():
     assert len(shown) == 10 and np.allclose(shown[2].get_array(), W1[:, 2].reshape(28, 28))
 
 
+def test_plot_weights_draws_every_unit_on_one_scale_with_a_colour_bar():
+    W1 = nn.init_params([784, 20, 10])["W1"]
+    W1[:, 3] *= 5                                    # one unit with larger weights must look darker, not the same
+    fig = plots.plot_weights(W1, n=8, ncols=4)
+    lim = np.abs(W1[:, :8]).max()
+    assert {im.get_clim() for im in images_in(fig)} == {(-lim, lim)}
+    assert all(im.get_cmap().name == "RdBu_r" for im in images_in(fig))
+    assert any(ax.get_label() == "<colorbar>" for ax in fig.axes)
+
+
 def test_plot_mistakes_titles_give_probability():
     images = np.zeros((3, 784))
     probs = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])

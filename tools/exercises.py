@@ -341,8 +341,8 @@ EXERCISES = {
     "07_evaluation.ipynb": [
         ex("C = nn.confusion_matrix(y_test, y_pred)", "confusion_matrix",
            "`nn.confusion_matrix` counted the matrix above. Write `my_confusion_matrix(y_true, y_pred, "
-           "n_classes=10)`: `C[i, j]` = the number of samples of true class `i` predicted as `j`, shape "
-           "`(n_classes, n_classes)`, whatever labels the batch holds.",
+           "n_classes=10)`: $C_{kk'}$ (`C[k, k2]` in code) = the number of samples of true class $k$ predicted "
+           "as $k'$, shape `(n_classes, n_classes)`, whatever labels the batch holds.",
            "Start from an `(n_classes, n_classes)` array of integer zeros and add 1 at (true, predicted) for "
            "every sample. Careful: with index arrays, `C[rows, cols] += 1` adds only once for a pair that "
            "occurs several times; a loop over the samples, or `np.add.at`, adds every time.",
@@ -377,14 +377,15 @@ EXERCISES = {
     return wrong[np.argsort(-confidence, kind="stable")[:k]]''', before=True),
     ],
     "08_regularization.ipynb": [
-        ex("lam = 5e-3", "l2_gradient",
-           "Before the next cell does it for one matrix: write `my_l2_gradient(params, grads, lam)`, the "
-           "gradients of $J + \\frac{\\lambda}{2} \\sum_l \\lVert W_l \\rVert^2$ from the gradients `grads` of "
-           "$J$, for every parameter of any network (`W1`, `b1`, `W2`, ...). Derive the penalty's gradient "
-           "first; the biases carry no penalty. Return a new dict with every key.",
-           "$\\lVert W \\rVert^2$ is the sum of the squares of the entries, so each weight $w$ contributes "
-           "$\\frac{\\lambda}{2} w^2$, whose derivative is what you add to that weight's gradient. The weights' "
-           "keys start with `\"W\"`; the biases' gradients pass through unchanged.",
+        ex("The penalty's gradient: $(W_l)_{qj}$ appears in one term", "l2_gradient",
+           "Before the text gives it: derive the gradient of $J_\\lambda = J + \\frac{\\lambda}{2} \\sum_l "
+           "\\lVert W_l \\rVert^2$ with respect to each weight matrix and each bias, then write "
+           "`my_l2_gradient(params, grads, lam)`: from the gradients `grads` of $J$, the gradients of $J_\\lambda$, "
+           "for every parameter of a network of any depth (`W1`, `b1`, `W2`, `b2`, ...). Return a new dict with "
+           "every key, and leave `grads` as it was.",
+           "Only the penalty is new: `grads` already holds $J$'s part, and the gradient of a sum is the sum of the "
+           "gradients. Write $\\lVert W \\rVert^2$ as a sum over the entries and differentiate it with respect to "
+           "one entry: how many terms of the sum contain it? Then ask the same of a bias.",
            "def my_l2_gradient(params, grads, lam):",
            '''    return {key: grads[key] + lam * params[key] if key.startswith("W") else grads[key] for key in params}''',
            before=True),
@@ -408,12 +409,13 @@ EXERCISES = {
     return best, len(val_losses)''', before=True),
         ex("X4 = X_lab[:4]", "dropout_forward",
            "Before you read the next cell: write `my_dropout_forward(A, p, rng)`, inverted dropout of the "
-           "activations `A` `(n, h)` with drop rate `p`, drawing from the generator `rng`. Return "
+           "activations `A` `(n, d_1)` with drop rate `p`, drawing from the generator `rng`. Return "
            "`(A_dropped, D)`: the mask `D` of `A`'s shape holds 0 for a dropped unit and $1/(1-p)$ for a kept "
            "one, each unit of each sample dropped with probability $p$ on its own, and `A_dropped = A * D`.",
-           "One uniform random number per entry of `A` (`rng.random` with `A`'s shape); keep the entry where "
-           "its number is at least $p$, which happens with probability $1 - p$. The kept/dropped booleans, "
-           "divided by $1 - p$, are `D`.",
+           "Draw one random number per entry of `A`, from the generator you are given. For a number drawn "
+           "uniformly from $[0, 1)$, which comparison with $p$ comes out true with probability $1 - p$? Those "
+           "booleans say which units are kept; scale them so that the mean of a kept-or-dropped unit stays what "
+           "it was.",
            "def my_dropout_forward(A, p, rng):",
            '''    D = (rng.random(A.shape) >= p) / (1 - p)  # kept with probability 1 - p, then scaled up
     return A * D, D''', before=True),

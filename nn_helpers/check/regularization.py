@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._core import _call, _describe, _net, _properties, _rng, _run, against
+from ._core import _call, _describe, _net, _properties, _rng, _run, _source_uses, against
 
 
 def _l2_case(sizes, seed, lam):
@@ -47,9 +47,45 @@ def l2_gradient(fn) -> bool:
         (lambda p, g, lam: {k: p[k] - lam * g[k] for k in p},
          "this looks like a gradient step, p - lam g: the function returns gradients, the gradient of J plus "
          "lam W for each weight"),
+        (lambda p, g, lam: {k: g[k] + lam / 2 * p[k] ** 2 if W(k) else g[k] for k in p},
+         "it adds the penalty (lam / 2) w^2 itself, not its derivative: differentiate the penalty with respect "
+         "to one weight w"),
+        (lambda p, g, lam: {k: g[k] + lam * np.sign(p[k]) if W(k) else g[k] for k in p},
+         "this adds lam * sign(W), the gradient of the L1 penalty lam * sum |w|; the L2 penalty "
+         "(lam / 2) ||W||^2 has another gradient"),
+        (lambda p, g, lam: {k: g[k] + lam * np.sum(p[k] ** 2) if W(k) else g[k] for k in p},
+         "it adds one number per matrix, lam ||W||^2, the size of the penalty: its gradient has one entry per "
+         "weight, each depending on that weight only"),
+        (lambda p, g, lam: {k: g[k] + lam / 2 * np.sum(p[k] ** 2) if W(k) else g[k] for k in p},
+         "it adds one number per matrix, (lam / 2) ||W||^2, the penalty itself: its gradient has one entry per "
+         "weight, each depending on that weight only"),
+        (lambda p, g, lam: {k: g[k] * lam * p[k] if W(k) else g[k] for k in p},
+         "it multiplies the gradient of J by lam W: the gradient of a sum is the sum of the gradients, so the "
+         "decay term is added"),
+        (lambda p, g, lam: {k: g[k] + lam * p[k] if k == "W1" else g[k] for k in p},
+         "only W1 is decayed: the penalty sums over every weight matrix, W1, W2, ..., so each gets its decay "
+         "term"),
+        (lambda p, g, lam: {k: g[k] for k in p},
+         "the gradients come back unchanged: no weight got its decay term (the weights' keys are \"W1\", "
+         "\"W2\", ... with a capital W)"),
     ]
     reference = lambda p, g, lam: {k: g[k] + lam * p[k] if W(k) else g[k] for k in p}
-    return _run("l2_gradient", fn, cases, against(reference, mistakes), "dW + lam W (weights only)")
+    compare = against(reference, mistakes)
+
+    def diagnose(got, args, error=None):
+        problem = compare(got, args, error)
+        if problem is None and error is None:
+            params, grads = ({k: v.copy() for k, v in d.items()} for d in args[:2])
+            lam, before = args[2], {k: v.copy() for k, v in grads.items()}
+            with np.errstate(all="ignore"):
+                fn(params, grads, lam)
+            if any(not np.array_equal(grads[k], before[k]) for k in before):
+                return ("it changes the grads passed in (grads[key] += ...): the right values, but the caller's "
+                        "gradients of J are overwritten, and a second call adds the decay twice. Build a new "
+                        "dict and leave grads as it was")
+        return problem
+
+    return _run("l2_gradient", fn, cases, diagnose, "dW + lam W (weights only)")
 
 
 def _early_stopping(losses, patience):
@@ -86,6 +122,15 @@ def _early_variant(bug):
         return lambda losses, patience: tuple(x - 1 for x in _early_stopping(losses, patience))
     if bug == "last kept":
         return lambda losses, patience: (lambda b, s: (s, s))(*_early_stopping(losses, patience))
+    if bug == "swapped":
+        return lambda losses, patience: _early_stopping(losses, patience)[::-1]
+    if bug == "best + patience":
+        return lambda losses, patience: (lambda b, s: (b, b + patience))(*_early_stopping(losses, patience))
+    if bug == "no end":
+        return lambda losses, patience: (lambda b, s: (b, s if s - b >= patience else None))(
+            *_early_stopping(losses, patience))
+    if bug == "highest":
+        return lambda losses, patience: _early_stopping([-x for x in losses], patience)
     return stop
 
 
@@ -114,11 +159,19 @@ def early_stopping(fn) -> bool:
                                  "an improvement, so a tie keeps the earlier epoch"),
         (_early_variant("last kept"), "the epoch kept is the last one trained: early stopping puts back the "
                                       "parameters of the best epoch e*, and returns it"),
+        (_early_variant("swapped"), "the two epochs are in the wrong order: return (best_epoch, stop_epoch), the "
+                                    "best first"),
+        (_early_variant("best + patience"), "the stop epoch is always e* + patience, even when the losses run out "
+                                            "first: then training stops at the last epoch, len(val_losses)"),
+        (_early_variant("no end"), "no stop epoch when training never stops early: it then runs to the last "
+                                   "epoch, so return len(val_losses)"),
+        (_early_variant("highest"), "it keeps the epoch of the HIGHEST validation loss: the best epoch is the one "
+                                    "with the lowest loss"),
     ]
     return _run("early_stopping", fn, cases, against(_early_stopping, mistakes), "the rule of nn.EarlyStopping")
 
 
-def _dropout_problem(got, args):
+def _dropout_problem(got, args, fn=None):
     """What is wrong with ``(A_dropped, D)`` for ``A`` and the rate ``p``, or None."""
     A, p, _ = args
     if not isinstance(got, (tuple, list)) or len(got) != 2:
@@ -127,23 +180,34 @@ def _dropout_problem(got, args):
         A_dropped, D = (np.asarray(x, dtype=float) for x in got)
     except (TypeError, ValueError):
         return f"returned {_describe(got[0])} and {_describe(got[1])}; expected two arrays"
-    n, h = A.shape
-    if n > 1 and p > 0 and (D.shape in ((h,), (1, h)) or (D.shape == A.shape and np.all(D == D[:1]))):
+    n, d1 = A.shape
+    if n > 1 and p > 0 and (D.shape in ((d1,), (1, d1)) or (D.shape == A.shape and np.all(D == D[:1]))):
         return ("one mask is shared by every sample of the batch: each sample drops its own units, so D needs "
                 "one random draw per entry of A, with A's shape")
     if D.shape != A.shape:
         return f"D has shape {D.shape}; expected the shape of A, {A.shape}"
     if A_dropped.shape != A.shape:
         return f"A_dropped has shape {A_dropped.shape}; expected the shape of A, {A.shape}"
-    if not np.allclose(A_dropped, A * D):
-        return "A_dropped is not A * D: the dropped activations are A times the mask you return"
     values = set(np.unique(np.round(D, 6)).tolist())
+    if not np.allclose(A_dropped, A * D):
+        scaled = set(np.unique(np.round(A_dropped, 6)).tolist())
+        if p > 0 and scaled <= {0.0, round(1 / (1 - p), 6)} and np.allclose(D, A * A_dropped):
+            return "the two arrays are in the wrong order: return (A_dropped, D), the dropped activations first"
+        if p > 0 and np.allclose(A_dropped, A):
+            return "A_dropped is A unchanged: the dropped activations are A times the mask, A * D"
+        if p > 0 and values <= {0.0, 1.0} and np.allclose(A_dropped, A * D / (1 - p)):
+            return ("D holds 0 and 1 (kept or not), while A_dropped is rescaled: the mask you return must be the "
+                    "one A is multiplied by, 0 or 1 / (1 - p), so that the backward pass can use it as it is")
+        return "A_dropped is not A * D: the dropped activations are A times the mask you return"
     if p > 0 and values <= {0.0, 1.0}:
         return ("the kept units are not rescaled: D is 0 or 1. Inverted dropout divides the kept units by 1 - p, "
                 "so that the expected activation stays A")
     if p > 0 and values <= {0.0, round(1 - p, 6)}:
         return ("the kept units are multiplied by 1 - p: inverted dropout divides by 1 - p, so that the kept "
                 "units make up for the dropped ones")
+    if p > 0 and values <= {0.0, round(1 / p, 6)} and round(1 / p, 6) != round(1 / (1 - p), 6):
+        return ("the kept units are divided by p: inverted dropout divides them by 1 - p, the probability of "
+                "being kept")
     if not values <= {0.0, round(1 / (1 - p), 6)}:
         return f"D holds the values {sorted(values)[:4]}; expected only 0 and 1 / (1 - p) = {1 / (1 - p):.4g}"
     kept = np.mean(D > 0)
@@ -152,12 +216,16 @@ def _dropout_problem(got, args):
         if abs(kept - p) <= tolerance:
             return (f"{kept:.1%} of the units are kept with p = {p}: a unit is DROPPED with probability p and "
                     f"kept with probability 1 - p")
+        if fn is not None and _source_uses(fn, {"normal", "standard_normal", "randn", "integers", "randint"}):
+            return (f"{kept:.1%} of the units are kept; with p = {p}, about {1 - p:.0%} should be. A number "
+                    f"uniform on [0, 1) (rng.random) is below p with probability p; normal numbers or random "
+                    f"integers are not")
         return f"{kept:.1%} of the units are kept; with p = {p}, about {1 - p:.0%} should be"
     return None
 
 
 def _dropout_diagnose(fn, got, args):
-    problem = _dropout_problem(got, args)
+    problem = _dropout_problem(got, args, fn)
     if problem:
         return problem
     A, p, rng = args

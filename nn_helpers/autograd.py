@@ -18,6 +18,7 @@ operations has a vector-Jacobian product (VJP): with upstream gradient G = dJ/d(
     out = A @ B      dA = G @ B.T,      dB = A.T @ G
     out = a ** c     da = G * c a^(c-1)  (c a number)
     out = a.sum()    da = G broadcast back to a's shape
+    out = im2col(X)  dX = col2im(G)      (the windows of an image as columns: a convolution for free)
 
 As in PyTorch, gradients accumulate into the leaves (the tensors you create) across ``backward()``
 calls, until you zero them (``zero_grad()``); ``no_grad()`` turns the graph off (for an update step).
@@ -30,6 +31,8 @@ import contextlib
 import math
 
 import numpy as np
+
+from .conv import _col2im, _im2col, output_size
 
 _GRAPH = {"enabled": True}
 
@@ -331,14 +334,19 @@ class Tensor:
         out._backward = _backward
         return out
 
-    @property
-    def T(self):
-        out = self._result(self.data.T, (self,), "T")
+    def transpose(self, *axes):
+        """The axes permuted, as ``np.transpose`` (all reversed when none are given); the VJP permutes back."""
+        axes = tuple(axes) or tuple(reversed(range(self.data.ndim)))
+        out = self._result(self.data.transpose(axes), (self,), "transpose")
 
         def _backward():
-            self._add_grad(out.grad.T)
+            self._add_grad(out.grad.transpose(np.argsort(axes)))
         out._backward = _backward
         return out
+
+    @property
+    def T(self):
+        return self.transpose()
 
     # built from the operations above
     def __neg__(self):
@@ -400,5 +408,22 @@ def cross_entropy(logits: Tensor, y) -> Tensor:
         dZ = np.exp(log_probs)
         dZ[np.arange(n), y] -= 1
         logits._add_grad(out.grad * dZ / n)
+    out._backward = _backward
+    return out
+
+
+def im2col(X: Tensor, R: int, *, stride: int = 1, pad: int = 0) -> Tensor:
+    """The R x R windows of images ``X`` (n, C, H_in, W_in), padded by ``pad`` zeros, as the columns of a
+    matrix (C R R, n H_out W_out) (see ``conv.py``), as ONE operation: its VJP is col2im, which adds each
+    column's gradient back onto the window it came from and drops the padding. A convolution is then
+    ``W.reshape(F, -1) @ im2col(X, R) + b``, and needs no backward pass of its own."""
+    n, C, H_in, W_in = X.shape
+    output_size(H_in, R, stride, pad, "H"), output_size(W_in, R, stride, pad, "W")   # errors that say how to fix
+    Xp = np.pad(X.data, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else X.data
+    out = X._result(_im2col(Xp, R, stride), (X,), "im2col")
+
+    def _backward():
+        dXp = _col2im(out.grad, Xp.shape, R, stride)
+        X._add_grad(dXp[:, :, pad : pad + H_in, pad : pad + W_in])
     out._backward = _backward
     return out

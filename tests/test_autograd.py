@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import nn_helpers as nn
-from nn_helpers.autograd import Tensor, Value, cross_entropy, no_grad, topological_order, unbroadcast
+from nn_helpers.autograd import Tensor, Value, cross_entropy, im2col, no_grad, topological_order, unbroadcast
+from nn_helpers.conv import conv2d_backward, conv2d_forward
 
 
 def numerical_grad(f, x, h=1e-6):
@@ -70,6 +71,8 @@ TENSOR_CASES = [
     ("reshape", lambda a: (a.reshape(2, 6) ** 2 * np.arange(12.0).reshape(2, 6)).sum(), (A,)),
     ("T", lambda a, b: ((a.T @ a) * (b @ b.T)).sum(), (A, B[:, :3] @ B[:, :3].T)),
     ("scalar on the left", lambda a: (2.0 - a + 3.0 * a / 2.0 + 1.0 / (a + 3.0)).sum(), (POS,)),
+    ("transpose", lambda a: (a.reshape(2, 2, 3).transpose(2, 0, 1).reshape(3, 4) ** 2 * np.arange(12.0).reshape(3, 4)).sum(), (A,)),
+    ("im2col", lambda x: (im2col(x, 2, stride=1, pad=1) ** 2 * np.arange(4.0 * 16).reshape(4, 16)).sum(), (rng.normal(size=(1, 1, 3, 3)),)),
     ("cross_entropy", lambda z: cross_entropy(z, np.array([0, 2, 1, 2])), (A,)),
     ("cross_entropy of large logits", lambda z: cross_entropy(z * 500.0, np.array([1, 0, 0, 2])), (A,)),
 ]
@@ -237,3 +240,20 @@ def test_the_mlp_matches_nn_backward_in_float64():
     assert math.isclose(float(J.data), nn.cross_entropy_from_logits(cache["Z2"], y), rel_tol=1e-12)
     for k in params:
         np.testing.assert_allclose(tensors[k].grad, expected[k], rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("stride, pad, C", [(1, 0, 1), (1, 1, 3), (2, 1, 2)])
+def test_a_convolution_from_im2col_needs_no_backward_of_its_own(stride, pad, C):
+    data = np.random.default_rng(stride + 10 * pad + C)
+    X, W, b = data.normal(size=(2, C, 5, 5)), data.normal(size=(4, C, 3, 3)), data.normal(size=(4,))
+    Z, cache = conv2d_forward(X, W, b, stride=stride, pad=pad)
+    dZ = data.normal(size=Z.shape)
+    dX, dW, db = conv2d_backward(dZ, cache)
+    Xt, Wt, bt = (Tensor(a, requires_grad=True) for a in (X, W, b))
+    n, F, H_out, W_out = Z.shape
+    Zt = (Wt.reshape(F, -1) @ im2col(Xt, 3, stride=stride, pad=pad) + bt.reshape(F, 1))
+    Zt = Zt.reshape(F, n, H_out, W_out).transpose(1, 0, 2, 3)
+    (Zt * dZ).sum().backward()
+    np.testing.assert_allclose(Zt.data, Z, rtol=1e-12, atol=1e-12)
+    for got, expected in ((Xt.grad, dX), (Wt.grad, dW), (bt.grad, db)):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)

@@ -272,9 +272,11 @@ class Tensor:
                              f"make a vector a row with .reshape(1, -1)")
         out = self._result(self.data @ other.data, (self, other), "@")
 
-        def _backward():
-            self._add_grad(out.grad @ other.data.T)       # dA = G B^T
-            other._add_grad(self.data.T @ out.grad)       # dB = A^T G
+        def _backward():                                  # (a product skipped where no gradient is needed:
+            if self.requires_grad:                        # the input X of a network)
+                self._add_grad(out.grad @ other.data.T)   # dA = G B^T
+            if other.requires_grad:
+                other._add_grad(self.data.T @ out.grad)   # dB = A^T G
         out._backward = _backward
         return out
 

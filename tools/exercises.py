@@ -420,6 +420,76 @@ EXERCISES = {
            '''    D = (rng.random(A.shape) >= p) / (1 - p)  # kept with probability 1 - p, then scaled up
     return A * D, D''', before=True),
     ],
+    "12_automatic_differentiation.ipynb": [
+        ex("Subtraction, division and negation need no closure of their own", "value_mul",
+           "Write `my_value_mul(a, b)`, the multiplication of two `Value`s, in the shape of `__add__` above. First "
+           "derive the local derivatives $\\partial(ab)/\\partial a$ and $\\partial(ab)/\\partial b$. Then return "
+           "`out`, a new `Value(data, parents)` that holds `a.data * b.data` and has `(a, b)` as its parents, with "
+           "a closure `_backward` attached to it (`out._backward`) that adds each input's share of `out.grad` into "
+           "that input's `.grad`. The checker sets `out.grad = 2` and runs your closure once, on three cases: two "
+           "different Values, `a * a` (the same Value twice), and an `a` that already holds a gradient from "
+           "another use.",
+           "The chain rule on one edge: what arrives at `out` (`out.grad`) times the local derivative of `out` "
+           "with respect to that input; for a product, each factor's local derivative is the value of the other "
+           "factor. Add into `.grad`, as `__add__` does: a Value may be used twice.",
+           "def my_value_mul(a, b):",
+           """    out = Value(a.data * b.data, (a, b))
+
+    def _backward():
+        a.grad += b.data * out.grad
+        b.grad += a.data * out.grad
+    out._backward = _backward
+    return out"""),
+        ex('print("topological order, as values:"', "topological_order",
+           "Before you run the next cell, which uses the engine's: write `my_topological_order(root)`, the list of "
+           "every node that `root` depends on (follow `node._parents`, the inputs of a node), each node once, "
+           "every node after all of its inputs, `root` last. Without a recursion: the checker's third graph is a "
+           "chain of 3,000 operations, deeper than Python lets a function call itself. Its first graph is a "
+           "diamond, where one node is reached along two paths.",
+           "Depth-first, with a list as your own stack. Each node goes onto the stack twice: the first time it "
+           "comes off, put its inputs on top of it (so they are finished first) and mark it as seen; the second "
+           "time, all its inputs are in the list, so append it. A pair (node, a flag) on the stack tells the two "
+           "visits apart, and a set of the nodes seen so far keeps each node once.",
+           "def my_topological_order(root):",
+           """    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+        elif node not in visited:
+            visited.add(node)
+            stack.append((node, True))
+            stack.extend((parent, False) for parent in node._parents)
+    return order""", before=True),
+        ex("Each VJP derived in a line", "matmul_vjp",
+           "Before you read the table below, derive the vector-Jacobian product of the matrix product "
+           "$C = AB$, with $A$ (n, m), $B$ (m, p) and $C$ (n, p). Given $G = \\partial J/\\partial C$ (n, p), write "
+           "`my_matmul_vjp(A, B, G)` that returns `(dA, dB)`: $\\partial J/\\partial A$, of the shape of $A$, and "
+           "$\\partial J/\\partial B$, of the shape of $B$, each as one matrix product. Start from one entry, "
+           "$C_{ij} = \\sum_q A_{iq} B_{qj}$: which entries of $C$ does $A_{iq}$ change, and by how much?",
+           "$A_{iq}$ appears in row $i$ of $C$ only, with slope $\\partial C_{ij} / \\partial A_{iq} = B_{qj}$, so "
+           "$\\partial J/\\partial A_{iq} = \\sum_j G_{ij} B_{qj}$. A sum over $j$ of $G_{ij}$ times an entry of $B$ "
+           "indexed $(q, j)$ is a matrix product with one factor transposed; the shapes tell which, since the "
+           "result must be (n, m). $B$ goes the same way.",
+           "def my_matmul_vjp(A, B, G):",
+           """    return G @ B.T, A.T @ G""", before=True),
+        ex("column = Tensor(np.array([[1.0], [2.0], [0.0], [-1.0]])", "unbroadcast",
+           "Write `my_unbroadcast(grad, shape)` for any shapes: `grad` has the shape of a broadcast result, `shape` "
+           "is the shape of one input before broadcasting; return `grad` summed down to `shape`. The checker tries "
+           "a bias (3,) and a column (4, 1) and a row (1, 3) under a (4, 3) gradient, shape (3, 1) under a "
+           "(2, 3, 4) one, a number (shape `()`), and an input that was not broadcast at all.",
+           "Two steps, from the rule above. First sum away the leading axes that `grad` has and `shape` has not "
+           "(as many as the difference of their lengths). Then, for each axis where `shape` has size 1, sum "
+           "over it and keep it as an axis of size 1 (`keepdims=True`).",
+           "def my_unbroadcast(grad, shape):",
+           """    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1:
+            grad = grad.sum(axis=axis, keepdims=True)
+    return grad""", before=True),
+    ],
 }
 
 

@@ -18,6 +18,7 @@ from .metrics import (accuracy, confusion_matrix, expected_calibration_error, mo
 from .network import backward, dropout_mask, forward, init_params, layer_sizes, predict, predict_proba
 from .optimizers import SGD, Adam, Momentum, cosine_lr, make_optimizer
 from .serialization import load_params, save_params
+from .toy_data import toy_data
 from .training import (MLP, DivergenceError, EarlyStopping, History, StopTraining, batch_gradient, evaluate,
                        train)
 
@@ -34,7 +35,7 @@ __all__ = [
     "reliability_bins",
     "backward", "dropout_mask", "forward", "init_params", "layer_sizes", "predict", "predict_proba",
     "SGD", "Adam", "Momentum", "cosine_lr", "make_optimizer",
-    "load_params", "save_params",
+    "load_params", "save_params", "toy_data",
     "MLP", "DivergenceError", "EarlyStopping", "History", "StopTraining", "batch_gradient", "evaluate", "train",
 ]
 

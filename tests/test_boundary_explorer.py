@@ -1,0 +1,103 @@
+"""The 2-D playground panel (widgets.boundary_explorer), driven from Python: its state after control changes."""
+
+import numpy as np
+import pytest
+
+from nn_helpers import widgets as W
+from nn_helpers.widgets.boundary import COLOURS, GRID, LAMBDAS, class_regions
+
+
+def png(panel):
+    outputs = panel.figure.outputs
+    assert len(outputs) == 1, f"expected one figure, found {len(outputs)} outputs"
+    return outputs[0]["data"]["image/png"]
+
+
+@pytest.fixture
+def panel():
+    return W.boundary_explorer()
+
+
+def test_default_state_a_hidden_layer_separates_the_spiral(panel):
+    st = panel.state
+    assert st["layer_sizes"] == [2, 32, 3] and st["n_params"] == 2 * 32 + 32 + 32 * 3 + 3
+    assert st["X_train"].shape == st["X_test"].shape == (200, 2)
+    assert st["epoch"] == 300 and panel.controls["play"].value == 300
+    assert st["probs"].shape == (GRID, GRID, 3) and np.allclose(st["probs"].sum(-1), 1, atol=1e-5)
+    assert st["train_acc"] > 0.95 and st["test_acc"] > 0.9
+    assert "held-out accuracy" in panel.text.value and "195 parameters" in panel.text.value
+
+
+def test_depth_zero_is_a_linear_classifier_far_from_the_spiral(panel):
+    before = png(panel)
+    panel.controls["depth"].value = 0
+    st = panel.state
+    assert st["layer_sizes"] == [2, 3] and st["n_params"] == 9
+    assert st["train_acc"] < 0.7
+    assert png(panel) != before and "network 2-3, 9 parameters" in panel.text.value
+    panel.controls["depth"].value = 3
+    assert panel.state["layer_sizes"] == [2, 32, 32, 32, 3]
+
+
+def test_weight_decay_shrinks_the_weights_and_changes_the_readout(panel):
+    weights = lambda: sum(float((v ** 2).sum()) for k, v in panel.state["snapshots"][300].items() if k[0] == "W")
+    before, text, figure = weights(), panel.text.value, png(panel)
+    panel.controls["lam"].value = 0.03
+    assert panel.state["settings"]["lam"] == 0.03 and weights() < 0.5 * before
+    assert panel.text.value != text and png(panel) != figure
+    assert panel.controls["lam"].options == LAMBDAS
+
+
+def test_the_epoch_shown_moves_without_retraining(panel):
+    history = panel.state["history"]
+    panel.controls["epoch"].value = 0
+    assert panel.state["epoch"] == 0 and panel.state["history"] is history
+    untrained = panel.state["train_acc"]
+    panel.controls["step"].click()
+    assert panel.state["epoch"] == 6 and panel.controls["play"].value == 6
+    panel.controls["play"].value = 150  # what Play does, tick by tick
+    assert panel.state["epoch"] == 150 and panel.controls["epoch"].value == 150
+    assert panel.state["train_acc"] > untrained
+
+
+def test_more_epochs_retrain_and_show_the_last_one(panel):
+    panel.controls["epoch"].value = 60
+    panel.controls["epochs"].value = 500
+    assert panel.state["epoch"] == 500 and len(panel.state["history"].epoch) == 500
+    assert panel.controls["play"].max == 500 and panel.controls["epoch"].step == 10
+    assert len(panel.state["snapshots"]) == 51
+
+
+@pytest.mark.parametrize("name, value", [("dataset", "moons"), ("noise", 0.3), ("n", 100), ("width", 8),
+                                          ("activation", "tanh"), ("lr", 0.01), ("dropout", 0.2), ("seed", 3)])
+def test_every_setting_retrains(panel, name, value):
+    history, figure = panel.state["history"], png(panel)
+    panel.controls[name].value = value
+    assert panel.state["settings"][name] == value
+    assert panel.state["history"] is not history and png(panel) != figure
+
+
+def test_the_data_set_sets_the_classes_and_the_points(panel):
+    panel.controls["dataset"].value = "xor"
+    panel.controls["n"].value = 100
+    st = panel.state
+    assert st["layer_sizes"][-1] == 2 and st["probs"].shape[-1] == 2
+    assert len(st["X_train"]) == len(st["X_test"]) == 100
+
+
+def test_too_large_a_learning_rate_says_so(panel):
+    panel.controls["depth"].value = 4
+    panel.controls["width"].value = 64
+    panel.controls["lr"].value = 1.0
+    assert panel.state["history"] is None and "smaller learning rate" in panel.state["message"]
+    assert "smaller learning rate" in panel.text.value and 0 in panel.state["snapshots"]
+    panel.controls["lr"].value = 0.01
+    assert panel.state["history"] is not None and panel.state["message"] == ""
+
+
+def test_class_regions_mix_the_colours_by_probability():
+    probs = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.5, 0.5, 0.0], [1 / 3, 1 / 3, 1 / 3]])
+    image = class_regions(probs, 2)
+    assert image.shape == (2, 2, 3) and image.min() >= 0.55 and image.max() <= 1
+    assert np.allclose(image[0, 0], 0.45 * COLOURS[0] + 0.55) and np.allclose(image[0, 1], 0.45 * COLOURS[2] + 0.55)
+    assert np.allclose(image[1, 0], 0.45 * (COLOURS[0] + COLOURS[1]) / 2 + 0.55)

@@ -189,7 +189,7 @@ MISTAKES = {
     "windows assigned": (check.conv_backward, conv_backward_with(dX_op="assign"), "assigned (=) instead of added"),
     "dX without the flip": (check.conv_backward, conv_backward_with(flip=True), "without the flip"),
     "dX padded": (check.conv_backward, conv_backward_with(crop=False), "shape of the padded input"),
-    "dW per sample": (check.conv_backward, conv_backward_with(dW_batch="per sample"), "one gradient per sample"),
+    "dW per sample": (check.conv_backward, conv_backward_with(dW_batch="per sample"), "one kernel gradient per sample"),
     "dW of the last sample": (check.conv_backward, conv_backward_with(dW_batch="last"), "last sample's gradient"),
     "dW averaged": (check.conv_backward, conv_backward_with(dW_batch="mean"), "divided by n"),
     "db not summed over the batch": (check.conv_backward, conv_backward_with(db_axes=(2, 3)),

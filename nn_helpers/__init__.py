@@ -8,8 +8,9 @@
 """
 
 from .activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad
+from .conv import conv2d_backward, conv2d_forward, maxpool_backward, maxpool_forward
 from .data import load_csv, load_idx, load_mnist, parse_idx, to_features, train_val_split
-from .gradcheck import gradient_check, numerical_gradient, relative_error
+from .gradcheck import gradient_check, numerical_gradient, numerical_vjp, relative_error
 from .losses import cross_entropy, cross_entropy_from_logits, logsumexp, one_hot, softmax
 from .metrics import (accuracy, confusion_matrix, expected_calibration_error, most_confident_mistakes,
                       precision_recall, reliability_bins)
@@ -22,8 +23,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "relu", "relu_grad", "sigmoid", "sigmoid_grad", "tanh", "tanh_grad",
+    "conv2d_backward", "conv2d_forward", "maxpool_backward", "maxpool_forward",
     "load_csv", "load_idx", "load_mnist", "parse_idx", "to_features", "train_val_split",
-    "gradient_check", "numerical_gradient", "relative_error",
+    "gradient_check", "numerical_gradient", "numerical_vjp", "relative_error",
     "cross_entropy", "cross_entropy_from_logits", "logsumexp", "one_hot", "softmax",
     "accuracy", "confusion_matrix", "expected_calibration_error", "most_confident_mistakes", "precision_recall",
     "reliability_bins",

@@ -51,6 +51,28 @@ def numerical_gradient(params: dict, X, y, activation: str = "relu", h: float = 
     return grads, index
 
 
+def numerical_vjp(f, x: np.ndarray, dout: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """Central-difference vector-Jacobian product of an array function ``out = f(x)`` with an upstream
+    gradient ``dout`` (the shape of ``out``): the gradient of ``sum(f(x) * dout)`` with respect to ``x``,
+
+        dx_j ~ sum((f(x + h e_j) - f(x - h e_j)) * dout) / (2 h)
+
+    the number a backward pass ``dx = backward(dout, cache)`` must return for every entry j of ``x``
+    (changed in place and put back). Use float64 arrays; ``f`` may close over the layer's other inputs.
+    """
+    dx = np.zeros(x.shape, dtype=np.float64)
+    flat, dflat = x.reshape(-1), dx.reshape(-1)      # views: changing flat[j] changes x
+    for j in range(flat.size):
+        old = flat[j]
+        flat[j] = old + h
+        plus = np.sum(f(x) * dout)
+        flat[j] = old - h
+        minus = np.sum(f(x) * dout)
+        flat[j] = old
+        dflat[j] = (plus - minus) / (2 * h)
+    return dx
+
+
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     """||a - b|| / (||a|| + ||b||), 0 when both are 0."""
     denom = np.linalg.norm(a) + np.linalg.norm(b)

@@ -1,0 +1,214 @@
+"""Convolution and max pooling layers, arrays in NCHW order (notebooks/NOTATION.md).
+
+A convolution layer slides F filters of C x R x R weights over an image of C channels (the
+cross-correlation, as every framework computes it, without flipping the kernel). With the input padded
+by P zeros on each side and the filter moved S pixels at a time:
+
+    Z[i, f, y, x] = sum_{c, r, s} Xp[i, c, S y + r, S x + s] W[f, c, r, s] + b[f]
+    H_out = (H_in + 2P - R) / S + 1,      W_out = (W_in + 2P - R) / S + 1
+
+    X (n, C, H_in, W_in),  W (F, C, R, R),  b (F,),  Z (n, F, H_out, W_out)
+
+im2col turns it into one matrix product: every window of the padded input becomes a column of
+``cols`` (C R R, n H_out W_out), and ``Z_mat = W_mat cols + b`` with ``W_mat = W.reshape(F, C R R)``,
+``Z_mat`` (F, n H_out W_out). The backward pass, for the upstream gradient dZ (the shape of Z):
+
+    db[f] = sum_{i, y, x} dZ[i, f, y, x]
+    dW = dZ_mat cols^T                      the correlation of the input with dZ
+    dX = col2im(W_mat^T dZ_mat)             every window adds its share back where it came from
+                                            (the "full" convolution of dZ with the flipped kernel)
+
+Max pooling of size s (stride s) keeps the largest of every s x s window:
+
+    A[i, c, y, x] = max_{r, t < s} X[i, c, s y + r, s x + t],     H_out = H_in // s
+
+and its backward pass sends each dA[i, c, y, x] to the entry that was the maximum. When several entries
+of a window tie for the maximum (the flat background of a digit, all 0 after ReLU), the gradient goes
+to one of them only: the first in reading order, as ``argmax`` picks it. Rows or columns beyond the last
+whole window (H_in not a multiple of s) are dropped, as in the frameworks, and get gradient 0.
+
+float32 in, float32 out; float64 in, float64 out (for gradient checks).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def _check_images(X: np.ndarray, name: str = "conv2d") -> np.ndarray:
+    """Raise a ValueError that says how to fix ``X`` when it is not a float (n, C, H, W) array."""
+    X = np.asarray(X)
+    if X.ndim == 2:
+        side = int(round(np.sqrt(X.shape[1]))) if X.shape[1] else 0
+        fix = f"X.reshape(-1, 1, {side}, {side})" if side * side == X.shape[1] and side else "X.reshape(n, C, H, W)"
+        raise ValueError(f"X has shape {X.shape}: feature rows; {name} needs images (n, C, H, W): {fix}.")
+    if X.ndim == 3:
+        raise ValueError(f"X has shape {X.shape}; {name} expects (n, C, H, W); add the channel axis with X[:, None].")
+    if X.ndim != 4:
+        raise ValueError(f"X has shape {X.shape}; {name} expects 4 axes (n, C, H, W).")
+    if not np.issubdtype(X.dtype, np.floating):
+        raise ValueError(f"X has dtype {X.dtype}; {name} expects floats, e.g. X.astype(np.float32) / 255.")
+    return X
+
+
+def output_size(size: int, R: int, stride: int = 1, pad: int = 0, axis: str = "H") -> int:
+    """``(size + 2 pad - R) / stride + 1``, or a ValueError when the windows do not tile the input."""
+    span = size + 2 * pad - R
+    if span < 0:
+        raise ValueError(f"{axis}_in + 2P - R = {size} + {2 * pad} - {R} = {span} < 0: the {R}x{R} kernel is "
+                         f"larger than the padded input; pad more or use a smaller kernel.")
+    if span % stride:
+        raise ValueError(f"{axis}_in + 2P - R = {span} is not divisible by stride {stride}; change the padding "
+                         f"or the stride so that it is.")
+    return span // stride + 1
+
+
+def _check_conv(X, W, b, stride, pad):
+    X = _check_images(X)
+    W, b = np.asarray(W), np.asarray(b)
+    if W.ndim != 4 or W.shape[2] != W.shape[3]:
+        raise ValueError(f"W has shape {W.shape}; expected (F, C, R, R): F filters of C channels, R x R each.")
+    if X.shape[1] != W.shape[1]:
+        raise ValueError(f"X has {X.shape[1]} channels, W expects {W.shape[1]}: X is (n, C, H, W), W (F, C, R, R)."
+                         + (" Did you pass NHWC images? Use X.transpose(0, 3, 1, 2)." if X.shape[3] == W.shape[1] else ""))
+    if b.shape != (W.shape[0],):
+        raise ValueError(f"b has shape {b.shape}; expected ({W.shape[0]},), one bias per filter.")
+    if int(stride) != stride or stride < 1 or int(pad) != pad or pad < 0:
+        raise ValueError(f"stride={stride}, pad={pad}; expected a stride of at least 1 and a padding of at least 0.")
+    return X, W, b
+
+
+def _im2col(Xp: np.ndarray, R: int, stride: int) -> np.ndarray:
+    """The R x R windows of the padded input ``Xp`` (n, C, H, W) as columns: ``cols`` (C R R, n H_out W_out).
+
+    Row ``(c, r, s)`` of ``cols`` holds pixel ``(S y + r, S x + s)`` of channel c of every window ``(i, y, x)``,
+    the rows in the order of ``W[f].reshape(-1)``. One loop over the R x R kernel offsets (r, s): offset
+    (r, s) of every window at once is the strided slice ``Xp[:, :, r : r + S H_out : S, s : s + S W_out : S]``.
+    (The product is then ``W_mat cols``; with the samples last, every copy here and in :func:`_col2im`
+    moves whole rows of pixels, which is several times faster than samples first.)
+    """
+    n, C, H, W = Xp.shape
+    H_out, W_out = (H - R) // stride + 1, (W - R) // stride + 1
+    channels_first = Xp.transpose(1, 0, 2, 3)                              # (C, n, H, W), a view
+    cols = np.empty((C, R, R, n, H_out, W_out), dtype=Xp.dtype)
+    for r in range(R):
+        for s in range(R):
+            cols[:, r, s] = channels_first[:, :, r : r + stride * H_out : stride, s : s + stride * W_out : stride]
+    return cols.reshape(C * R * R, n * H_out * W_out)
+
+
+def _col2im(dcols: np.ndarray, shape: tuple, R: int, stride: int) -> np.ndarray:
+    """The adjoint of :func:`_im2col`: add each column of ``dcols`` (C R R, n H_out W_out) back onto the
+    window it came from, giving an array of the padded input's ``shape`` (n, C, H, W).
+
+    The same loop over the R x R offsets (r, s) as :func:`_im2col`. Windows overlap when S < R, so the
+    contributions are added (``+=``), never assigned.
+    """
+    n, C, H, W = shape
+    H_out, W_out = (H - R) // stride + 1, (W - R) // stride + 1
+    d = dcols.reshape(C, R, R, n, H_out, W_out)
+    dXp = np.zeros((C, n, H, W), dtype=dcols.dtype)                        # channels first, as in _im2col
+    for r in range(R):
+        for s in range(R):
+            dXp[:, :, r : r + stride * H_out : stride, s : s + stride * W_out : stride] += d[:, r, s]
+    return dXp.transpose(1, 0, 2, 3)                                       # (n, C, H, W), a view
+
+
+def conv2d_forward(X: np.ndarray, W: np.ndarray, b: np.ndarray, *, stride: int = 1, pad: int = 0):
+    """Convolution layer: ``X`` (n, C, H_in, W_in), ``W`` (F, C, R, R), ``b`` (F,) -> ``Z`` (n, F, H_out, W_out).
+
+        Z[i, f, y, x] = sum_{c, r, s} Xp[i, c, S y + r, S x + s] W[f, c, r, s] + b[f]
+        H_out = (H_in + 2P - R) / S + 1          (Xp: X padded with P zeros on each side)
+
+    As one matrix product: ``Z_mat = W_mat cols + b`` with ``W_mat = W.reshape(F, C R R)`` and ``cols``
+    (C R R, n H_out W_out) the windows of Xp (see :func:`_im2col`).
+    Returns ``(Z, cache)``; the cache ``(cols, X.shape, W, stride, pad)`` holds what
+    :func:`conv2d_backward` needs.
+    """
+    X, W, b = _check_conv(X, W, b, stride, pad)
+    n, C, H_in, W_in = X.shape
+    F, _, R, _ = W.shape
+    H_out, W_out = output_size(H_in, R, stride, pad, "H"), output_size(W_in, R, stride, pad, "W")
+    Xp = np.pad(X, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else X
+    cols = _im2col(Xp, R, stride)                                   # (C R R, n H_out W_out)
+    Z = W.reshape(F, -1) @ cols                                     # (F, n H_out W_out)
+    Z += b[:, None]
+    Z = np.ascontiguousarray(Z.reshape(F, n, H_out, W_out).transpose(1, 0, 2, 3))
+    return Z, (cols, X.shape, W, stride, pad)
+
+
+def conv2d_backward(dZ: np.ndarray, cache, *, need_dX: bool = True):
+    """Gradients of a convolution layer: ``dZ`` (n, F, H_out, W_out) -> ``(dX, dW, db)``, each the shape of
+    ``X``, ``W``, ``b``; ``dZ`` and the cache are left as they are.
+
+        db = sum of dZ over i, y, x,    dW = dZ_mat cols^T,    dX = col2im(W_mat^T dZ_mat)
+
+    with ``dZ_mat`` (F, n H_out W_out). ``need_dX=False`` skips dX (returned as None): the first layer's dX
+    is the gradient with respect to the images, which training does not use.
+    """
+    cols, X_shape, W, stride, pad = cache
+    n, C, H_in, W_in = X_shape
+    F, _, R, _ = W.shape
+    if dZ.ndim != 4 or dZ.shape[:2] != (n, F):
+        raise ValueError(f"dZ has shape {dZ.shape}; expected ({n}, {F}, H_out, W_out), the shape of Z.")
+    dZ_mat = np.ascontiguousarray(dZ.transpose(1, 0, 2, 3)).reshape(F, -1)    # (F, n H_out W_out), a copy
+    db = dZ_mat.sum(axis=1)
+    dW = (dZ_mat @ cols.T).reshape(W.shape)
+    if not need_dX:
+        return None, dW, db
+    dcols = W.reshape(F, -1).T @ dZ_mat                             # (C R R, n H_out W_out)
+    dXp = _col2im(dcols, (n, C, H_in + 2 * pad, W_in + 2 * pad), R, stride)
+    dX = dXp[:, :, pad : pad + H_in, pad : pad + W_in]
+    return np.ascontiguousarray(dX), dW, db
+
+
+def _offsets(X: np.ndarray, size: int):
+    """The ``size`` x ``size`` views ``X[:, :, r::size, t::size]`` (cropped to whole windows), in reading
+    order (r, t): view k holds entry k of every window."""
+    H_out, W_out = X.shape[2] // size, X.shape[3] // size
+    return [X[:, :, r : size * H_out : size, t : size * W_out : size] for r in range(size) for t in range(size)]
+
+
+def maxpool_forward(X: np.ndarray, *, size: int = 2):
+    """Max pooling over ``size`` x ``size`` windows, stride ``size``: ``X`` (n, C, H_in, W_in) ->
+    ``A`` (n, C, H_in // size, W_in // size).
+
+        A[i, c, y, x] = max_{r, t < size} X[i, c, size y + r, size x + t]
+
+    One loop over the size^2 offsets of a window, each a strided view of all windows at once. Returns
+    ``(A, cache)``; the cache ``(X.shape, first, size)`` keeps, for each offset k (0 .. size^2 - 1, in reading
+    order), the boolean map ``first[k]`` (n, C, H_out, W_out) of the windows whose first maximum is entry k,
+    the entry ``argmax`` would pick.
+    """
+    X = _check_images(X, "maxpool")
+    if int(size) != size or size < 1:
+        raise ValueError(f"size={size}; expected a window of at least 1 pixel, e.g. 2.")
+    if X.shape[2] < size or X.shape[3] < size:
+        raise ValueError(f"X has {X.shape[2]}x{X.shape[3]} pixels, fewer than one {size}x{size} window; use a smaller size.")
+    views = _offsets(X, size)
+    A = views[0].copy()
+    for view in views[1:]:
+        np.maximum(A, view, out=A)
+    first, taken = [], np.zeros(A.shape, dtype=bool)
+    for view in views[:-1]:
+        is_first = (view == A) & ~taken         # a maximum, and no earlier entry of its window was one
+        first.append(is_first)
+        taken |= is_first
+    first.append(~taken)
+    return A, (X.shape, first, size)
+
+
+def maxpool_backward(dA: np.ndarray, cache) -> np.ndarray:
+    """Gradient of max pooling: ``dA`` (n, C, H_out, W_out) -> ``dX`` (n, C, H_in, W_in).
+
+    Each ``dA[i, c, y, x]`` goes to the entry of its window that was the (first) maximum; every other entry,
+    and the rows and columns beyond the last window, get 0.
+    """
+    shape, first, size = cache
+    if dA.shape != first[0].shape:
+        raise ValueError(f"dA has shape {dA.shape}; expected {first[0].shape}, the shape of A.")
+    dX = np.zeros(shape, dtype=dA.dtype)
+    for view, is_first in zip(_offsets(dX, size), first):
+        np.multiply(dA, is_first, out=view)
+    return dX

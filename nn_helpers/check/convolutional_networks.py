@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..conv import conv2d_backward as _conv_backward_layer, conv2d_forward as _conv_forward
+from ..conv import maxpool_backward as _maxpool_backward_layer, maxpool_forward as _maxpool_forward
 from ._core import _quiet, _rng, _run, _same, against
 
 
-# --- references: loops over the R x R kernel offsets, each a strided slice of the padded input ---------------
+# --- references: nn_helpers.conv, and the variants the mistakes need ------------------------------------------
 
 def _out_size(H, Wd, R, stride, pad):
     return (H + 2 * pad - R) // stride + 1, (Wd + 2 * pad - R) // stride + 1
-
-
-def _windows(Xp, a, c, Ho, Wo, stride):
-    """The input pixels that kernel entry (a, c) meets at every output position: (n, C, Ho, Wo)."""
-    return Xp[:, :, a:a + stride * (Ho - 1) + 1:stride, c:c + stride * (Wo - 1) + 1:stride]
 
 
 def _pad(X, pad):
@@ -25,27 +22,11 @@ def _pad(X, pad):
 
 
 def _conv(X, W, b, stride, pad):
-    n, C, H, Wd = X.shape
-    F, _, R, _ = W.shape
-    Ho, Wo = _out_size(H, Wd, R, stride, pad)
-    Xp, Z = _pad(X, pad), np.zeros((n, F, Ho, Wo))
-    for a in range(R):
-        for c in range(R):
-            Z += np.einsum("nchw,fc->nfhw", _windows(Xp, a, c, Ho, Wo, stride), W[:, :, a, c])
-    return Z + b[None, :, None, None]
+    return _conv_forward(X, W, b, stride=stride, pad=pad)[0]
 
 
 def _conv_backward(dZ, X, W, stride, pad):
-    n, C, H, Wd = X.shape
-    F, _, R, _ = W.shape
-    Ho, Wo = dZ.shape[2:]
-    Xp = _pad(X, pad)
-    dXp, dW = np.zeros_like(Xp), np.zeros_like(W)
-    for a in range(R):
-        for c in range(R):
-            dW[:, :, a, c] = np.einsum("nchw,nfhw->fc", _windows(Xp, a, c, Ho, Wo, stride), dZ)
-            _windows(dXp, a, c, Ho, Wo, stride)[...] += np.einsum("nfhw,fc->nchw", dZ, W[:, :, a, c])
-    return dXp[:, :, pad:pad + H, pad:pad + Wd], dW, dZ.sum(axis=(0, 2, 3))
+    return _conv_backward_layer(dZ, _conv_forward(X, W, np.zeros(len(W)), stride=stride, pad=pad)[1])
 
 
 def _pool_windows(X, size):
@@ -93,7 +74,7 @@ def _label(n, C, H, Wd, F, R, stride, pad):
 def _conv_cases(seed):
     shapes = [(2, 1, 6, 6, 4, 3, 1, 0),      # W_out = F = 4: a bias added along the last axis shows in values
               (3, 2, 7, 5, 3, 3, 1, 1),      # padding 1, non-square
-              (3, 3, 9, 8, 2, 3, 2, 1),      # stride 2: overlapping windows
+              (3, 3, 9, 7, 2, 3, 2, 1),      # stride 2: overlapping windows
               (1, 2, 8, 6, 3, 2, 2, 2)]      # a batch of one, an even kernel, padding 2
     return [(_label(*s), _conv_case(*s, seed + i)) for i, s in enumerate(shapes)]
 
@@ -137,8 +118,8 @@ def _without_bias(X, W, b, stride, pad):
     return _conv(X, W, np.zeros_like(b), stride, pad)
 
 
-CROSS_CORRELATION = ("Z[i, f, r, c] = sum over channels ch and offsets a, a' of X_pad[i, ch, rS + a, cS + a'] "
-                     "W[f, ch, a, a'] + b[f]")
+CROSS_CORRELATION = ("Z[i, f, y, x] = sum over the channels c and the offsets r, s of Xp[i, c, S y + r, S x + s] "
+                     "W[f, c, r, s] + b[f]")
 
 
 def conv_forward(fn) -> bool:
@@ -163,7 +144,7 @@ def conv_forward(fn) -> bool:
         (lambda X, W, b, S, P: _without_bias(X, W, b, S, P) + b.sum(),
          "every filter gets the sum of all the biases: filter f adds only its own b[f]"),
     ]
-    return _run("conv_forward", fn, cases, _sizes_first(against(_conv, mistakes)), "the loops over the kernel offsets")
+    return _run("conv_forward", fn, cases, _sizes_first(against(_conv, mistakes)), "nn.conv2d_forward")
 
 
 # --- conv_backward -------------------------------------------------------------------------------------------
@@ -175,7 +156,7 @@ def _backward_case(shape, seed):
 
 
 def _backward_cases():
-    shapes = [(2, 1, 6, 6, 4, 3, 1, 0), (3, 2, 7, 5, 3, 3, 1, 1), (3, 3, 9, 8, 2, 3, 2, 1), (1, 2, 8, 6, 3, 2, 2, 2)]
+    shapes = [(2, 1, 6, 6, 4, 3, 1, 0), (3, 2, 7, 5, 3, 3, 1, 1), (3, 3, 9, 7, 2, 3, 2, 1), (1, 2, 8, 6, 3, 2, 2, 2)]
     return [(_label(*s), _backward_case(s, 10 + i)) for i, s in enumerate(shapes)]
 
 
@@ -208,7 +189,7 @@ def _replace(item, value_of):
 
 ASSIGNED = ("overlapping windows are assigned (=) instead of added: a pixel of X lies in several windows when the "
             "stride is smaller than the kernel, and it receives a gradient from each of them. Every window's "
-            "dZ[i, f, r, c] W[f] must be added into dX (and each filter's share too), not written over what the "
+            "dZ[i, f, y, x] W[f] must be added into dX (and each filter's share too), not written over what the "
             "windows before it put there")
 
 
@@ -222,25 +203,22 @@ def _shapes_problem(got, args):
     except (TypeError, ValueError):
         return None
     n, F = dZ.shape[:2]
-    if (dX, dW, db) == (X.shape, W.shape, (F,)):
-        return None
     padded = (*X.shape[:2], X.shape[2] + 2 * pad, X.shape[3] + 2 * pad)
-    if pad and dX == padded and dX != X.shape:
-        return (f"the gradient dX has the shape of the padded input, {padded}: the padding's zeros are not part of X. Keep only "
-                f"the inner part, without the P = {pad} rows and columns of each border")
-    if dW != W.shape and dW == (n, *W.shape):
-        return (f"the gradient dW has one kernel gradient per sample, {dW}: every image uses the same kernels, so their gradient is "
-                f"the sum over the samples (and the positions), of shape {W.shape}")
-    if db == (F,):
-        return None
-    if db in ((n, F), (n, F, *dZ.shape[2:])):
-        return (f"the gradient db is not summed over the batch, {db}: there is one bias per filter, used at every position of "
-                f"every image, so db (F,) = dZ summed over the samples and the positions, axes 0, 2 and 3")
+    if pad and dX == padded:
+        return (f"the gradient dX has the shape of the padded input, {padded}: the padding's zeros are not part "
+                f"of X. Keep only the inner part, without the P = {pad} rows and columns of each border")
+    if dW == (n, *W.shape):
+        return (f"the gradient dW has one kernel gradient per sample, {dW}: every image uses the same kernels, so "
+                f"their gradient is the sum over the samples (and the positions), of shape {W.shape}")
+    if db in ((n, F), (n, F, *dZ.shape[2:])) and db != (F,):
+        return (f"the gradient db is not summed over the batch, {db}: there is one bias per filter, used at every "
+                f"position of every image, so db (F,) = dZ summed over the samples and the positions, axes 0, 2, 3")
     if db == (F, *dZ.shape[2:]):
-        return (f"the gradient db is not summed over the positions, {db}: b[f] is added at every position of map f, so db[f] "
-                f"sums dZ over the samples and all the positions, axes 0, 2 and 3")
-    if db == (n,):
-        return "the gradient db is summed over the filters: there is one bias per filter, db (F,) sums over axes 0, 2 and 3"
+        return (f"the gradient db is not summed over the positions, {db}: b[f] is added at every position of map "
+                f"f, so db[f] sums dZ over the samples and all the positions, axes 0, 2 and 3")
+    if db == (n,) and n != F:
+        return ("the gradient db is summed over the filters: there is one bias per filter, db (F,) sums over the "
+                "axes 0, 2 and 3")
     return None
 
 
@@ -253,18 +231,19 @@ def conv_backward(fn) -> bool:
         (_assigned, ASSIGNED),
         (lambda *args: _assigned(*args, also_dW=True), ASSIGNED),
         (_replace(0, lambda dZ, X, W, S, P, g: _conv_backward(dZ, X, W[:, :, ::-1, ::-1], S, P)[0]),
-         "the gradient dX is the correlation of dZ with the kernel as it is, without the flip: input pixel q reached output "
-         "position r through W[q - r], so going back the kernel is read backwards (dX is the full convolution of "
-         "dZ with the flipped kernel). Adding each window's dZ[i, f, r, c] W[f] back where the window was does "
-         "the flip by itself"),
+         "the gradient dX is the correlation of dZ with the kernel as it is, without the flip: in one "
+         "dimension with stride 1, input pixel q reached output position y through W[q - y], so going back "
+         "the kernel is read backwards (dX is the full convolution of dZ with the flipped kernel). Adding each "
+         "window's dZ[i, f, y, x] W[f] back where the window was does the flip by itself"),
         (_replace(1, lambda dZ, X, W, S, P, g: _conv_backward(dZ[-1:], X[-1:], W, S, P)[1]),
-         "the gradient dW holds the last sample's gradient only: each image's contribution must be added, dW sums over the "
-         "samples and over every output position"),
+         "the gradient dW holds the last sample's gradient only: each image's contribution must be added, dW "
+         "sums over the samples and over every output position"),
         (_replace(1, lambda dZ, X, W, S, P, g: g[1] / len(X)),
-         "the gradient dW is divided by n: dZ already holds the 1/n of the mean loss, so dW is a plain sum over the samples"),
+         "the gradient dW is divided by n: dZ already holds the 1/n of the mean loss, so dW is a plain sum "
+         "over the samples"),
         (_replace(2, lambda dZ, X, W, S, P, g: g[2] / len(X)),
-         "the gradient db is divided by n: dZ already holds the 1/n of the mean loss, so db is a plain sum over the samples "
-         "and positions"),
+         "the gradient db is divided by n: dZ already holds the 1/n of the mean loss, so db is a plain sum "
+         "over the samples and positions"),
         (_replace(2, lambda dZ, X, W, S, P, g: dZ[-1].sum(axis=(1, 2))),
          "the gradient db holds the last sample's sum only: db[f] sums dZ over every sample and position"),
     ]
@@ -277,7 +256,7 @@ def conv_backward(fn) -> bool:
                 return problem
         return diagnose(got, args, error)
 
-    return _run("conv_backward", fn, cases, named, "the gradients computed by col2im")
+    return _run("conv_backward", fn, cases, named, "nn.conv2d_backward")
 
 
 # --- maxpool_backward ----------------------------------------------------------------------------------------
@@ -297,7 +276,8 @@ def maxpool_backward(fn) -> bool:
     each window's ``dA`` goes to its maximum, 0 elsewhere. At a tie, to one of the maxima (the first, as argmax
     picks it, or the last) or split evenly among them."""
     cases = [("2 images of 3 channels, 4x6 pixels, windows 2x2, no ties", _pool_case(2, 3, 4, 6, 2, 0, False)),
-             ("2 images of 3 channels, 6x4 pixels, windows 2x2, after ReLU (tied zeros)", _pool_case(2, 3, 6, 4, 2, 1, True)),
+             ("2 images of 3 channels, 6x4 pixels, windows 2x2, after ReLU (tied zeros)",
+              _pool_case(2, 3, 6, 4, 2, 1, True)),
              ("3 images of 2 channels, 6x9 pixels, windows 3x3, after ReLU", _pool_case(3, 2, 6, 9, 3, 2, True)),
              ("1 image of 1 channel, 8x8 pixels, windows 2x2, after ReLU", _pool_case(1, 1, 8, 8, 2, 3, True))]
     mistakes = [
@@ -314,7 +294,8 @@ def maxpool_backward(fn) -> bool:
          "every entry of the window gets dA, as if the window were copied: only the maximum reached the output, so "
          "only that entry gets dA, the others get 0"),
     ]
-    diagnose = against(lambda dA, X, size: _maxpool_backward(dA, X, size, "first"), mistakes)
+    reference = lambda dA, X, size: _maxpool_backward_layer(dA, _maxpool_forward(X, size=size)[1])
+    diagnose = against(reference, mistakes)
 
     def any_convention(got, args, error=None):
         if error is None and any(_same(got, _quiet(lambda *a: _maxpool_backward(*a, rule), args))
@@ -322,4 +303,5 @@ def maxpool_backward(fn) -> bool:
             return None
         return diagnose(got, args, error)
 
-    return _run("maxpool_backward", fn, cases, any_convention, "the gradient to each window's maximum")
+    return _run("maxpool_backward", fn, cases, any_convention,
+                "nn.maxpool_backward (the first maximum; the last, or an even split, are right too)")

@@ -8,6 +8,7 @@
 """
 
 from .activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad
+from .cnn import CNN, init_cnn
 from .conv import conv2d_backward, conv2d_forward, maxpool_backward, maxpool_forward
 from .data import load_csv, load_idx, load_mnist, parse_idx, to_features, train_val_split
 from .gradcheck import gradient_check, numerical_gradient, numerical_vjp, relative_error
@@ -17,12 +18,14 @@ from .metrics import (accuracy, confusion_matrix, expected_calibration_error, mo
 from .network import backward, dropout_mask, forward, init_params, layer_sizes, predict, predict_proba
 from .optimizers import SGD, Adam, Momentum, cosine_lr, make_optimizer
 from .serialization import load_params, save_params
-from .training import DivergenceError, EarlyStopping, History, StopTraining, batch_gradient, evaluate, train
+from .training import (MLP, DivergenceError, EarlyStopping, History, StopTraining, batch_gradient, evaluate,
+                       train)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "relu", "relu_grad", "sigmoid", "sigmoid_grad", "tanh", "tanh_grad",
+    "CNN", "init_cnn",
     "conv2d_backward", "conv2d_forward", "maxpool_backward", "maxpool_forward",
     "load_csv", "load_idx", "load_mnist", "parse_idx", "to_features", "train_val_split",
     "gradient_check", "numerical_gradient", "numerical_vjp", "relative_error",
@@ -32,7 +35,7 @@ __all__ = [
     "backward", "dropout_mask", "forward", "init_params", "layer_sizes", "predict", "predict_proba",
     "SGD", "Adam", "Momentum", "cosine_lr", "make_optimizer",
     "load_params", "save_params",
-    "DivergenceError", "EarlyStopping", "History", "StopTraining", "batch_gradient", "evaluate", "train",
+    "MLP", "DivergenceError", "EarlyStopping", "History", "StopTraining", "batch_gradient", "evaluate", "train",
 ]
 
 

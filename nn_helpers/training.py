@@ -3,6 +3,10 @@
 One epoch = one pass over the shuffled training set in batches of ``batch_size``; for each batch:
 forward -> loss -> backward -> optimizer step. Full-batch gradient descent (as in the original
 tutorial) is the special case ``batch_size=None`` (= n): one step per epoch.
+
+The loop works for any model: a model is an object with four methods (see :class:`Model`), and
+:class:`MLP` (the fully connected network of network.py, the default) and ``cnn.CNN`` are two of them.
+The model owns its settings (activation, dropout); the loop owns the data, the order, the steps.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -105,12 +110,6 @@ def check_labels(y: np.ndarray, n: int, n_classes: int, name: str = "y") -> np.n
     return y.astype(np.intp)
 
 
-def evaluate(params: dict, X: np.ndarray, y: np.ndarray, activation: str = "relu"):
-    """Mean cross-entropy and accuracy of the network on ``(X, y)``: returns ``(loss, acc)``."""
-    probs = predict_proba(params, X, activation)
-    return cross_entropy(probs, y), accuracy(y, probs.argmax(axis=1))
-
-
 #: Rows per chunk in :func:`batch_gradient`: 1024 rows of 784 float32 pixels (3 MB) and their activations
 #: stay in the CPU's cache from the forward to the backward pass.
 CHUNK_ROWS = 1024
@@ -149,14 +148,68 @@ def batch_gradient(params: dict, X: np.ndarray, y: np.ndarray, activation: str =
     return loss, n_correct, grads
 
 
+class Model(Protocol):
+    """What :func:`train` needs of a model (the parameters stay a plain dict ``{"W1": ..., "b1": ...}``).
+
+    ``check_input(params, X)``: raise a ValueError that says how to fix ``X`` when it cannot be fed in.
+    ``n_classes(params)``: the number K of classes, the width of the output layer.
+    ``loss_and_grads(params, X, y, rng)``: ``(loss, n_correct, grads)`` of one batch at training time (with
+        dropout, drawn from ``rng``): the mean cross-entropy J, the number of correct predictions, and the
+        gradient of J as a dict with the keys and shapes of ``params``.
+    ``predict_proba(params, X)``: class probabilities (n, K) at test time (no dropout).
+    """
+
+    def check_input(self, params: dict, X: np.ndarray) -> None: ...
+
+    def n_classes(self, params: dict) -> int: ...
+
+    def loss_and_grads(self, params: dict, X: np.ndarray, y: np.ndarray, rng: np.random.Generator): ...
+
+    def predict_proba(self, params: dict, X: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass
+class MLP:
+    """The fully connected network of network.py as a :class:`Model`: ``activation`` on the hidden layers,
+    inverted dropout of rate ``dropout`` on them during training. Samples are rows, X (n, 784)."""
+
+    activation: str = "relu"
+    dropout: float = 0.0
+    chunk_rows: int = CHUNK_ROWS
+
+    def __post_init__(self):
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout={self.dropout}; expected a rate in [0, 1), e.g. 0.2 (0 turns dropout off).")
+
+    def check_input(self, params, X):
+        check_input(params, X)
+
+    def n_classes(self, params):
+        return layer_sizes(params)[-1]
+
+    def loss_and_grads(self, params, X, y, rng):
+        return batch_gradient(params, X, y, self.activation, self.chunk_rows, dropout=self.dropout, rng=rng)
+
+    def predict_proba(self, params, X):
+        return predict_proba(params, X, self.activation)
+
+
+def evaluate(params: dict, X: np.ndarray, y: np.ndarray, activation: str = "relu", model: Model | None = None):
+    """Mean cross-entropy and accuracy of the network on ``(X, y)``: returns ``(loss, acc)``.
+    ``model``: another model than the MLP with ``activation`` (e.g. ``cnn.CNN()``)."""
+    probs = (model or MLP(activation)).predict_proba(params, X)
+    return cross_entropy(probs, y), accuracy(y, probs.argmax(axis=1))
+
+
 def augmented(X: np.ndarray, augment, rng: np.random.Generator) -> np.ndarray:
-    """Feature rows ``X`` (b, 784) -> uint8 images -> ``augment(images, rng)`` -> feature rows again."""
+    """A batch ``X`` in the model's layout (rows (b, 784) or images (b, 1, 28, 28)) -> uint8 images
+    (b, 28, 28) -> ``augment(images, rng)`` -> the same layout again."""
     images = np.rint(X * 255).astype(np.uint8).reshape(len(X), 28, 28)
     images = augment(images, rng)
     if images.shape != (len(X), 28, 28) or images.dtype != np.uint8:
         raise ValueError(f"augment returned {images.dtype} images of shape {images.shape}; expected uint8 "
                          f"({len(X)}, 28, 28), the shape and type it was given.")
-    out = images.reshape(len(X), 784).astype(X.dtype)
+    out = images.reshape(X.shape).astype(X.dtype)
     out /= 255
     return out
 
@@ -183,6 +236,108 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, unit="batch", desc="training", leave=True)
 
 
+def _check_train_args(model, params, X, y, X_val, y_val, epochs, batch_size, schedule, augment, train_sample):
+    """Check ``train``'s arguments; return ``(y, y_val, batch_size, train_sample)`` made ready for the loop."""
+    model.check_input(params, X)
+    n, n_classes = len(X), model.n_classes(params)
+    y = check_labels(y, n, n_classes)
+    if (X_val is None) != (y_val is None):
+        raise ValueError("pass both X_val and y_val, or neither.")
+    if X_val is not None:
+        model.check_input(params, X_val)
+        y_val = check_labels(y_val, len(X_val), n_classes, name="y_val")
+    if epochs < 1:
+        raise ValueError(f"epochs={epochs}; expected at least 1.")
+    batch_size = n if batch_size is None else int(batch_size)
+    if not 1 <= batch_size:
+        raise ValueError(f"batch_size={batch_size}; expected at least 1.")
+    if schedule not in ("constant", "cosine"):
+        raise ValueError(f"schedule={schedule!r}; expected 'constant' or 'cosine'.")
+    features = int(np.prod(np.shape(X)[1:]))
+    if augment is not None and features != 784:
+        raise ValueError(f"augment works on 28x28 images, but X has {features} features; expected 784 pixels.")
+    if train_sample is None:
+        train_sample = TRAIN_SAMPLE if X_val is None else len(X_val)
+    elif int(train_sample) != train_sample or train_sample < 0:
+        raise ValueError(f"train_sample={train_sample}; expected a number of rows, at least 0 (0 turns the "
+                         f"after-epoch training metrics off).")
+    return y, y_val, min(batch_size, n), int(train_sample)
+
+
+def _model(model, activation: str, dropout: float):
+    """The model ``train`` trains: ``model``, or an :class:`MLP` built from ``activation`` and ``dropout``."""
+    if model is None:
+        return MLP(activation, dropout)
+    if activation != "relu" or dropout:
+        raise ValueError(f"train got model={model!r} and activation={activation!r}, dropout={dropout}: set them "
+                         f"on the model instead, e.g. MLP(activation='tanh', dropout=0.2).")
+    return model
+
+
+@dataclass
+class _Run:
+    """What a training run carries from batch to batch: model, optimizer, generators, the first loss."""
+
+    model: Model
+    optimizer: Optimizer
+    batch_size: int
+    shuffle: bool
+    augment: object
+    lr0: float
+    rng: np.random.Generator            # shuffling
+    dropout_rng: np.random.Generator
+    augment_rng: np.random.Generator
+    bar: object = None
+    first_loss: float | None = None
+
+
+def _step(run: _Run, params: dict, Xb, yb, where: str):
+    """One optimizer step on the batch ``(Xb, yb)``; returns its loss and correct predictions (before the step)."""
+    if run.augment is not None:
+        Xb = augmented(Xb, run.augment, run.augment_rng)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        loss, n_correct, grads = run.model.loss_and_grads(params, Xb, yb, run.dropout_rng)
+        run.first_loss = loss if run.first_loss is None else run.first_loss
+        if not (math.isfinite(loss) and loss <= DIVERGENCE_RATIO * run.first_loss):
+            raise DivergenceError(
+                f"Training diverged in {where}: the loss went from {run.first_loss:.3g} to {loss:.3g}. The "
+                f"learning rate {run.lr0:g} is too large for this network; try a smaller one, e.g. {run.lr0 / 10:g}."
+            )
+        run.optimizer.step(params, grads)
+    return loss, n_correct
+
+
+def _run_epoch(run: _Run, params: dict, X, y, epoch: int):
+    """One pass over the shuffled training set; returns the mean loss and accuracy of its batches."""
+    n = len(X)
+    n_batches = math.ceil(n / run.batch_size)
+    order = run.rng.permutation(n) if run.shuffle else np.arange(n)
+    loss_sum = correct = 0.0
+    for b in range(n_batches):
+        idx = order[b * run.batch_size : (b + 1) * run.batch_size]
+        # one batch holding every sample: the order does not change the mean gradient, skip the copy
+        Xb, yb = (X, y) if n_batches == 1 else (X[idx], y[idx])
+        loss, n_correct = _step(run, params, Xb, yb, f"epoch {epoch} (batch {b + 1} of {n_batches})")
+        loss_sum += loss * len(yb)
+        correct += n_correct
+        if run.bar is not None:
+            run.bar.update(1)
+    return loss_sum / n, correct / n
+
+
+def _measure_epoch(model: Model, params: dict, history: History, train_set, val_set) -> None:
+    """Append the after-epoch metrics to ``history``: loss and accuracy on the training sample and on the
+    validation set, each ``(X, y)``, or NaN where it is None."""
+    nan = (float("nan"), float("nan"))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        train_loss, train_acc = evaluate(params, *train_set, model=model) if train_set else nan
+        val_loss, val_acc = evaluate(params, *val_set, model=model) if val_set else nan
+    history.train_loss.append(train_loss)
+    history.train_acc.append(train_acc)
+    history.val_loss.append(val_loss)
+    history.val_acc.append(val_acc)
+
+
 def train(
     params: dict,
     X: np.ndarray,
@@ -203,6 +358,7 @@ def train(
     dropout: float = 0.0,
     augment=None,
     train_sample: int | None = None,
+    model: Model | None = None,
 ):
     """Train a copy of ``params`` on ``X`` (n, n_0) and labels ``y`` (n,); the input dict is left as is.
 
@@ -212,9 +368,14 @@ def train(
     callbacks: callables ``f(epoch, history, params)`` run after every epoch (live plots, early
         stopping); one may raise :class:`StopTraining` to end training early.
     progress: show a tqdm progress bar (terminal or Jupyter).
-    dropout: rate p of inverted dropout on the hidden layers during training (0: none); see :func:`forward`.
+    model: what to train, any :class:`Model`; by default ``MLP(activation, dropout)``, the fully connected
+        network. ``train(params, X, y, model=CNN(dropout=0.25))`` trains ``nn_helpers.cnn``'s network on
+        images ``X`` (n, 1, 28, 28).
+    activation, dropout: the MLP's settings when no ``model`` is given; dropout is the rate p of inverted
+        dropout on the hidden layers during training (0: none), see :func:`forward`.
     augment: a function ``f(images, rng) -> images`` applied to every batch's uint8 images (b, 28, 28),
-        recovered from ``X`` as ``round(255 X)``, e.g. ``augment.shifts(2)`` from ``nn_helpers.augment``.
+        recovered from ``X`` (rows or images, the model's layout) as ``round(255 X)``, e.g.
+        ``augment.shifts(2)`` from ``nn_helpers.augment``.
     Dropout and augmentation draw from their own generators (seeded from ``seed``), so the shuffling
     is the same with and without them.
     train_sample: how many training rows ``History.train_loss``/``train_acc`` are measured on after each
@@ -227,98 +388,42 @@ def train(
     Deterministic: the same ``seed`` (shuffling) and starting ``params`` give the same result on the same
     machine (CPU, BLAS library and thread count); another machine rounds differently in the last digits.
     """
-    check_input(params, X)
-    n, n_classes = len(X), layer_sizes(params)[-1]
-    y = check_labels(y, n, n_classes)
-    if (X_val is None) != (y_val is None):
-        raise ValueError("pass both X_val and y_val, or neither.")
-    if X_val is not None:
-        check_input(params, X_val)
-        y_val = check_labels(y_val, len(X_val), n_classes, name="y_val")
-    if epochs < 1:
-        raise ValueError(f"epochs={epochs}; expected at least 1.")
-    batch_size = n if batch_size is None else int(batch_size)
-    if not 1 <= batch_size:
-        raise ValueError(f"batch_size={batch_size}; expected at least 1.")
-    batch_size = min(batch_size, n)
-    if schedule not in ("constant", "cosine"):
-        raise ValueError(f"schedule={schedule!r}; expected 'constant' or 'cosine'.")
+    model = _model(model, activation, dropout)
+    y, y_val, batch_size, train_sample = _check_train_args(model, params, X, y, X_val, y_val, epochs, batch_size,
+                                                           schedule, augment, train_sample)
     if isinstance(optimizer, str):
         optimizer = make_optimizer(optimizer, lr)
     elif lr is not None:
         optimizer.lr = lr
-    lr0 = optimizer.lr
-    if not 0 <= dropout < 1:
-        raise ValueError(f"dropout={dropout}; expected a rate in [0, 1), e.g. 0.2 (0 turns dropout off).")
-    if augment is not None and X.shape[1] != 784:
-        raise ValueError(f"augment works on 28x28 images, but X has {X.shape[1]} features; expected 784 pixels.")
-    if train_sample is None:
-        train_sample = TRAIN_SAMPLE if X_val is None else len(X_val)
-    elif int(train_sample) != train_sample or train_sample < 0:
-        raise ValueError(f"train_sample={train_sample}; expected a number of rows, at least 0 (0 turns the "
-                         f"after-epoch training metrics off).")
-
-    dtype = params["W1"].dtype
+    n = len(X)
     params = {k: v.copy() for k, v in params.items()}
-    X = np.asarray(X, dtype=dtype)
-    rng = np.random.default_rng(seed)
-    if train_sample:
-        sample = train_sample_indices(n, int(train_sample), seed)
-        X_sample, y_sample = (X, y) if len(sample) == n else (X[sample], y[sample])
-    dropout_rng, augment_rng = np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2])
-    n_batches = math.ceil(n / batch_size)
-    first_loss = None
+    X = np.asarray(X, dtype=params["W1"].dtype)
+    sample = train_sample_indices(n, train_sample, seed) if train_sample else None
+    train_set = None if sample is None else (X, y) if len(sample) == n else (X[sample], y[sample])
+    val_set = None if X_val is None else (X_val, y_val)
+    run = _Run(model, optimizer, batch_size, shuffle, augment, optimizer.lr, np.random.default_rng(seed),
+               np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2]),
+               _progress_bar(epochs * math.ceil(n / batch_size), progress))
     history = History()
-    bar = _progress_bar(epochs * n_batches, progress)
     try:
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             if schedule == "cosine":
-                optimizer.lr = cosine_lr(lr0, epoch, epochs)
-            order = rng.permutation(n) if shuffle else np.arange(n)
-            loss_sum = correct = 0.0
-            for b in range(n_batches):
-                idx = order[b * batch_size : (b + 1) * batch_size]
-                # one batch holding every sample: the order does not change the mean gradient, skip the copy
-                Xb, yb = (X, y) if n_batches == 1 else (X[idx], y[idx])
-                if augment is not None:
-                    Xb = augmented(Xb, augment, augment_rng)
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    loss, n_correct, grads = batch_gradient(params, Xb, yb, activation, dropout=dropout,
-                                                            rng=dropout_rng)
-                    first_loss = loss if first_loss is None else first_loss
-                    if not (math.isfinite(loss) and loss <= DIVERGENCE_RATIO * first_loss):
-                        raise DivergenceError(
-                            f"Training diverged in epoch {epoch} (batch {b + 1} of {n_batches}): the loss went "
-                            f"from {first_loss:.3g} to {loss:.3g}. The learning rate {lr0:g} is too large for "
-                            f"this network; try a smaller one, e.g. {lr0 / 10:g}."
-                        )
-                    optimizer.step(params, grads)
-                loss_sum += loss * len(yb)
-                correct += n_correct
-                if bar is not None:
-                    bar.update(1)
+                optimizer.lr = cosine_lr(run.lr0, epoch, epochs)
+            running_loss, running_acc = _run_epoch(run, params, X, y, epoch)
             history.epoch.append(epoch)
-            history.running_loss.append(loss_sum / n)
-            history.running_acc.append(correct / n)
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                train_loss, train_acc = (evaluate(params, X_sample, y_sample, activation) if train_sample
-                                         else (float("nan"), float("nan")))
-                val_loss, val_acc = (evaluate(params, X_val, y_val, activation) if X_val is not None
-                                     else (float("nan"), float("nan")))
-            history.train_loss.append(train_loss)
-            history.train_acc.append(train_acc)
-            history.val_loss.append(val_loss)
-            history.val_acc.append(val_acc)
+            history.running_loss.append(running_loss)
+            history.running_acc.append(running_acc)
+            _measure_epoch(model, params, history, train_set, val_set)
             history.seconds.append(time.perf_counter() - start)
-            if bar is not None:
-                bar.set_postfix(epoch=epoch, loss=f"{history.running_loss[-1]:.4f}",
-                                val_acc=f"{val_acc:.4f}", refresh=False)
+            if run.bar is not None:
+                run.bar.set_postfix(epoch=epoch, loss=f"{running_loss:.4f}", val_acc=f"{history.val_acc[-1]:.4f}",
+                                    refresh=False)
             for callback in callbacks:
                 callback(epoch, history, params)
     except StopTraining:
         history.stopped_early = True
     finally:
-        if bar is not None:
-            bar.close()
+        if run.bar is not None:
+            run.bar.close()
     return params, history

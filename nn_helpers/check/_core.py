@@ -27,7 +27,6 @@ EXERCISES = {
     "06": ["momentum_step", "adam_step", "cosine_lr"],
     "07": ["confusion_matrix", "precision_recall", "most_confident_mistakes"],
     "08": ["l2_gradient", "early_stopping", "dropout_forward"],
-    "11": ["conv_forward", "conv_backward", "maxpool_backward"],
 }
 
 #: The latest verdict of each checker run in this session: name -> True (correct) / False.

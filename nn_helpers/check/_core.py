@@ -131,7 +131,7 @@ def _difference(got, expected, path: str = "") -> str | None:
     if g.shape != e.shape:
         if g.ndim == 2 and g.shape == e.shape[::-1] and np.allclose(g.T, e, rtol=1e-4, atol=1e-6):
             return (f"{where}shapes transposed: the result is {g.shape}, the transpose of the expected "
-                    f"{e.shape}. Samples are rows: X is (n, 784) and W1 is (784, h)")
+                    f"{e.shape}. Samples are rows: X is (n, 784) and W1 is (784, d1)")
         return f"{where}the result has shape {g.shape}; expected {e.shape}"
     if not np.all(np.isfinite(g)):
         return f"{where}the result holds nan or inf"
@@ -207,13 +207,21 @@ def _run(name, fn, cases, diagnose, reference_name):
             text = f"{name}: your function raised {type(err).__name__} on {label}: {err}"
             return _verdict(name, False, text + (f"\n  Likely cause: {hint}." if hint else ""))
         if problem:
-            return _verdict(name, False, f"{name}: not right yet on {label}.\n  {problem[0].upper()}{problem[1:]}.")
+            return _verdict(name, False, f"{name}: not right yet on {label}.\n  {_sentence(problem)}.")
     labels = "; ".join(label for label, _ in cases)
     ok = _verdict(name, True, f"{name}: correct! It agrees with {reference_name} on {len(cases)} cases "
                               f"({labels}).")
     if _keeping:
         print(_kept.keep(name, fn, [n for names in EXERCISES.values() for n in names]))   # for the capstone of 05
     return ok
+
+
+def _sentence(problem: str) -> str:
+    """The diagnosis with a capital letter, unless it starts with a name from the code (b1, dZ2, W1 ...),
+    whose case is part of the name."""
+    first = problem.split(maxsplit=1)[0].strip(",:;.")
+    code_name = any(c.isdigit() for c in first) or any(c.isupper() for c in first[1:])
+    return problem if code_name else problem[0].upper() + problem[1:]
 
 
 def _verdict(name, ok, text):

@@ -7,6 +7,7 @@
     python3 dev.py test     # set up .venv, then run every test (unit tests + notebooks with nbval), in parallel
     python3 dev.py train    # set up .venv, then train the default network (python -m nn_helpers train)
     python3 dev.py app      # set up .venv, then open the playground (every slider, no code) with Voila
+    python3 dev.py book     # set up .venv with the book extra, then build the series as a website in build/book/
     python3 dev.py setup    # only set up .venv
 
 Set-up creates a virtual environment in .venv and installs the project with the pinned versions of
@@ -214,6 +215,13 @@ def test_command(args):
     return [PYTHON, "-m", "pytest", *parallel]
 
 
+def book_command(args):
+    """The series as a static website in build/book/ from the notebooks' stored outputs (book/build.py):
+    the book extra is installed into .venv first."""
+    setup("dev,book")
+    return [PYTHON, ROOT / "book" / "build.py"]
+
+
 def main(argv):
     commands = {
         "setup": lambda args: [],
@@ -221,6 +229,7 @@ def main(argv):
         "test": test_command,
         "train": lambda args: [PYTHON, "-m", "nn_helpers", "train"],
         "app": lambda args: [BIN / "voila", "notebooks/playground.ipynb"],
+        "book": book_command,
     }
     if argv[:1] == ["reset"]:  # needs no .venv
         return reset_command(argv[1:])

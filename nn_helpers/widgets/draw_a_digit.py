@@ -39,6 +39,13 @@ class DrawingPad(Panel):
         clear.on_click(lambda button: self.clear())
         self.clear()
 
+    live = "The drawing pad is live in JupyterLab and in <code>python3 dev.py app</code>."
+
+    def picture(self) -> str | None:
+        """The figure once a digit is drawn; an empty pad (a blank square, ten empty bars) has no
+        picture worth showing: its readout ("Draw a digit ...") and the line stand for it instead."""
+        return None if self.state.get("prediction") is None else super().picture()
+
     def layout(self) -> list:
         left = widgets.VBox([self.controls["canvas"], self.controls["clear"]],
                             layout=widgets.Layout(flex="0 0 auto", margin="0 16px 0 0"))

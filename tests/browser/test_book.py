@@ -1,0 +1,227 @@
+"""The book (python3 dev.py book) in a real browser, as a reader opens it: served on 127.0.0.1, every page.
+
+The site is built here when build/book/ is missing or older than its sources (the notebooks, the README,
+book/). Skipped when the book extra is not installed (pip install -e .[book]), unless NN_REQUIRE_BOOK=1
+(CI's first run sets it): then a missing extra fails.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import threading
+import urllib.parse
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from browser_env import ROOT, SCREENSHOTS, skip_or_fail_without_browser
+
+skip_or_fail_without_browser(module_level=True)
+
+BOOK_PACKAGES = ["sphinx", "myst_nb", "sphinx_book_theme", "sphinx-mathjax-offline"]
+_missing = [name for name in BOOK_PACKAGES if importlib.util.find_spec(name) is None]
+if _missing:
+    _reason = f"the book extra is not installed ({', '.join(_missing)} missing): pip install -e .[book]"
+    if os.environ.get("NN_REQUIRE_BOOK") == "1":
+        pytest.fail(f"{_reason} (NN_REQUIRE_BOOK=1 requires the book test)", pytrace=False)
+    pytest.skip(_reason, allow_module_level=True)
+
+from playwright.sync_api import expect  # noqa: E402
+
+SITE = ROOT / "build" / "book"
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SOURCES = [*NOTEBOOKS, ROOT / "notebooks" / "NOTATION.md", ROOT / "README.md",
+           *(p for p in (ROOT / "book").rglob("*") if p.is_file() and "__pycache__" not in p.parts)]
+#: TeX that MathJax should have typeset: left in a page's text, it means the math was not rendered.
+RAW_TEX = re.compile(r"\$\$|\\\(|\\\[|\\(frac|sum|mathbf|mathrm|partial|sigma|theta|begin|top|cdot|hat|log)\b")
+
+
+def stale(site: Path) -> bool:
+    index = site / "index.html"
+    return not index.exists() or index.stat().st_mtime < max(p.stat().st_mtime for p in SOURCES)
+
+
+@pytest.fixture(scope="module")
+def site():
+    """build/book/, built first if it is missing or older than its sources."""
+    if stale(SITE):
+        subprocess.run([sys.executable, str(ROOT / "book" / "build.py")], cwd=ROOT, check=True)
+    assert not stale(SITE)
+    return SITE
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # no line per request in the test's output
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    """The site served by Python's http.server on 127.0.0.1 and a free port, in a thread of this process."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class Reader:
+    """A browser context that aborts every request to another host and records what went wrong."""
+
+    def __init__(self, browser, base: str, viewport: dict):
+        self.base, self.foreign, self.failed, self.errors = base, [], [], []
+        self.context = browser.new_context(viewport=viewport)
+        self.context.route("**/*", self.route)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(30_000)
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
+        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        self.page.on("requestfailed", lambda r: r.url not in self.foreign and self.failed.append(f"{r.url}: {r.failure}"))
+        self.page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.url}: HTTP {r.status}"))
+
+    def route(self, route):
+        url = route.request.url
+        if url.startswith(self.base) or url.startswith(("data:", "blob:", "about:")):
+            route.continue_()
+        else:
+            self.foreign.append(url)
+            route.abort()
+
+    def open(self, path: str):
+        self.foreign.clear(), self.failed.clear(), self.errors.clear()
+        self.page.goto(f"{self.base}/{path}", wait_until="load")
+        if self.page.locator("script[src*='mathjax']").count():  # Sphinx loads MathJax on pages with math
+            self.page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+            self.page.evaluate("() => MathJax.startup.promise")  # typesetting done
+        return self.page
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture(scope="module")
+def reader(browser, server):
+    reader = Reader(browser, server, {"width": 1280, "height": 900})
+    yield reader
+    reader.close()
+
+
+def pages(site: Path) -> list:
+    return sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html") if "_static" not in p.parts)
+
+
+@functools.lru_cache(maxsize=None)
+def ids(file: Path) -> frozenset:
+    return frozenset(re.findall(r'\bid="([^"]+)"', file.read_text(encoding="utf-8")))
+
+
+def broken_links(site: Path, page_url: str, hrefs: list) -> list:
+    """The links among ``hrefs`` (absolute URLs) that point into the site but to no file or no anchor."""
+    broken = []
+    for href in hrefs:
+        parts = urllib.parse.urlsplit(href)
+        if parts.scheme not in ("http", "https") or not href.startswith(page_url.split("/", 3)[0] + "//" + parts.netloc):
+            continue
+        target = site / urllib.parse.unquote(parts.path).lstrip("/")
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_file():
+            broken.append(f"{href}: no such file")
+        elif parts.fragment and target.suffix == ".html" and urllib.parse.unquote(parts.fragment) not in ids(target):
+            broken.append(f"{href}: no anchor #{parts.fragment} in {target.name}")
+    return broken
+
+
+def test_a_page_for_every_notebook_and_notation(site):
+    names = set(pages(site))
+    for notebook in NOTEBOOKS:
+        assert f"notebooks/{notebook.stem}.html" in names, f"{notebook.name} has no page in the book"
+    assert {"index.html", "notebooks/NOTATION.html", "search.html"} <= names
+    index = (site / "index.html").read_text(encoding="utf-8")
+    links = re.findall(r'class="reference internal" href="notebooks/([^"#]+)\.html"', index)
+    numbered = [n.stem for n in NOTEBOOKS if re.match(r"\d+_", n.name)]
+    assert [n for n in dict.fromkeys(links) if n in numbered] == numbered, "the chapters are not in order"
+
+
+@pytest.mark.parametrize("path", pages(SITE) if SITE.exists() else ["index.html"])
+def test_page(reader, site, path):
+    if path not in pages(site):  # the site was (re)built after collection with other pages
+        pytest.skip(f"{path} is not a page of the site as built now")
+    page = reader.open(path)
+    page.evaluate("""() => Promise.all([...document.images].map(img => {
+        img.loading = "eager"; return img.decode().catch(() => null); }))""")
+    assert reader.foreign == [], f"{path} asked other hosts: {reader.foreign}"
+    assert reader.failed == [], f"{path}: failed requests: {reader.failed}"
+    assert reader.errors == [], f"{path}: {reader.errors}"
+    broken = page.evaluate("() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 80))")
+    assert broken == [], f"{path}: images not loaded: {broken}"
+    text = page.evaluate("""() => { const body = document.querySelector("main") || document.body;
+        const copy = body.cloneNode(true);
+        copy.querySelectorAll("pre, code, script, style, mjx-container, .cell_output, textarea").forEach(e => e.remove());
+        return copy.innerText; }""")
+    raw = sorted({m.group(0) for m in RAW_TEX.finditer(text)})
+    assert raw == [], f"{path}: TeX left untypeset in the text: {raw}"
+    hrefs = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
+    assert broken_links(site, page.url, hrefs) == []
+    assert page.locator("details[open]").count() == 0, f"{path}: a Hint or Solution is open"
+    assert "VBox(" not in page.inner_text("main") and "HBox(" not in page.inner_text("main"), \
+        f"{path}: a panel shows as text (re-execute the notebook: its panels then store their picture)"
+    if path.startswith("notebooks/") and path != "notebooks/NOTATION.html":
+        chapter(page, path)
+
+
+def chapter(page, path):
+    """What every chapter made from a notebook shows: math, the line on running it, folded exercises."""
+    source = ROOT / "notebooks" / Path(path).with_suffix(".ipynb").name
+    notebook = source.read_text(encoding="utf-8")
+    run_it = page.locator("p.nn-run-it")
+    expect(run_it).to_have_count(1)
+    expect(run_it).to_contain_text("python3 dev.py lab")
+    if "$" in notebook:
+        assert page.locator("mjx-container").count() > 0, f"{path}: no math typeset"
+    hints = notebook.count("<summary>Hint</summary>")
+    assert page.locator("details > summary", has_text="Hint").count() == hints
+    assert page.locator("details > summary", has_text="Solution").count() == notebook.count("<summary>Solution</summary>")
+    for summary in page.locator("details > summary").all()[:3]:  # folded: the answer is not visible
+        details = summary.locator("xpath=..")
+        assert not details.evaluate("d => d.open")
+        expect(details.locator("p, pre").last).to_be_hidden()
+    if hints:  # the skeleton the learner fills in is shown as code
+        expect(page.locator("div.cell pre", has_text="raise NotImplementedError").first).to_be_visible()
+    pictures = page.locator(".nn-panel-picture")
+    for i in range(pictures.count()):
+        expect(pictures.nth(i)).to_contain_text("python3 dev.py app")
+
+
+def test_search_finds_softmax(reader):
+    page = reader.open("search.html?q=softmax")
+    results = page.locator("#search-results ul.search li a")
+    expect(results.first).to_be_visible(timeout=30_000)
+    hrefs = [a.get_attribute("href") for a in results.all()]
+    assert any("03_softmax_cross_entropy" in href for href in hrefs), hrefs
+    assert reader.errors == [] and reader.failed == [] and reader.foreign == []
+
+
+@pytest.mark.parametrize("size", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def test_screenshot_of_a_chapter(browser, server, size):
+    """Screenshots for a person to look at (output/browser-screenshots/book_*.png); the page must fit the
+    screen's width (wide code and tables scroll inside their own box)."""
+    width, height = size
+    reader = Reader(browser, server, {"width": width, "height": height})
+    try:
+        page = reader.open("notebooks/03_softmax_cross_entropy.html")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / f"book_chapter_{width}x{height}.png")
+        page.locator(".nn-panel-picture, .cell_output img").first.scroll_into_view_if_needed()
+        page.screenshot(path=SCREENSHOTS / f"book_chapter_{width}x{height}_figure.png")
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"the page is {overflow} px wider than a {width} px screen"
+    finally:
+        reader.close()

@@ -30,13 +30,14 @@ def every_panel(data):
         "digit_browser": W.digit_browser(images, labels),
         "init_explorer": W.init_explorer(X[:200]),
         "softmax_explorer": W.softmax_explorer(),
-        "epsilon_explorer": W.epsilon_explorer(nn.init_params([784, 8, 10], seed=0, dtype=np.float64),
-                                               X[:8].astype(np.float64), labels[:8]),
+        "step_explorer": W.step_explorer(nn.init_params([784, 8, 10], seed=0, dtype=np.float64),
+                                         X[:8].astype(np.float64), labels[:8]),
         "bowl_explorer": W.bowl_explorer(),
         "threshold_explorer": W.threshold_explorer(probs, labels),
         "augment_explorer": W.augment_explorer(images[:4], labels[:4]),
         "training_panel": W.training_panel(X[:400], labels[:400], X[400:], labels[400:]),
         "drawing_pad": W.drawing_pad(params),
+        "boundary_explorer": W.boundary_explorer(),
     }
 
 

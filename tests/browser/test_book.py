@@ -94,7 +94,7 @@ class Reader:
             self.foreign.append(url)
             route.abort()
 
-    def open(self, path: str):
+    def visit(self, path: str):
         self.foreign.clear(), self.failed.clear(), self.errors.clear()
         self.page.goto(f"{self.base}/{path}", wait_until="load")
         if self.page.locator("script[src*='mathjax']").count():  # Sphinx loads MathJax on pages with math
@@ -154,7 +154,7 @@ def test_a_page_for_every_notebook_and_notation(site):
 def test_page(reader, site, path):
     if path not in pages(site):  # the site was (re)built after collection with other pages
         pytest.skip(f"{path} is not a page of the site as built now")
-    page = reader.open(path)
+    page = reader.visit(path)
     page.evaluate("""() => Promise.all([...document.images].map(img => {
         img.loading = "eager"; return img.decode().catch(() => null); }))""")
     assert reader.foreign == [], f"{path} asked other hosts: {reader.foreign}"
@@ -201,7 +201,7 @@ def chapter(page, path):
 
 
 def test_search_finds_softmax(reader):
-    page = reader.open("search.html?q=softmax")
+    page = reader.visit("search.html?q=softmax")
     results = page.locator("#search-results ul.search li a")
     expect(results.first).to_be_visible(timeout=30_000)
     hrefs = [a.get_attribute("href") for a in results.all()]
@@ -216,7 +216,7 @@ def test_screenshot_of_a_chapter(browser, server, size):
     width, height = size
     reader = Reader(browser, server, {"width": width, "height": height})
     try:
-        page = reader.open("notebooks/03_softmax_cross_entropy.html")
+        page = reader.visit("notebooks/03_softmax_cross_entropy.html")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=SCREENSHOTS / f"book_chapter_{width}x{height}.png")
         page.locator(".nn-panel-picture, .cell_output img").first.scroll_into_view_if_needed()

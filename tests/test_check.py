@@ -6,15 +6,11 @@ import pytest
 
 import nn_helpers as nn
 from nn_helpers import autograd, check
+from mistakes import assert_named, run, shared_messages
 
 
 def one_hot(y, k=10):
     return np.eye(k)[y]
-
-
-def run(checker, fn, capsys):
-    ok = checker(fn)
-    return ok, capsys.readouterr().out
 
 
 # --- the package's own functions, in the exercises' signatures -----------------------------------------
@@ -737,18 +733,11 @@ MISTAKES = {
 
 @pytest.mark.parametrize("mistake", MISTAKES)
 def test_checker_names_the_mistake(mistake, capsys):
-    checker, fn, words = MISTAKES[mistake]
-    ok, out = run(checker, fn, capsys)
-    assert ok is False and words.lower() in out.lower(), out
-    assert "correct!" not in out
+    assert_named(*MISTAKES[mistake], capsys)
 
 
 def test_each_mistake_of_the_issue_gets_its_own_message(capsys):
-    messages = {}
-    for mistake, (checker, fn, _) in MISTAKES.items():
-        checker(fn)
-        messages[mistake] = capsys.readouterr().out.split("\n", 1)[-1]   # the diagnosis, without the case
-    same = [(a, b) for a in messages for b in messages if a < b and messages[a] == messages[b]]
+    same = shared_messages(MISTAKES, capsys)
     allowed = {("backward with 1/m squared", "backward with 1/m twice")}     # the same mistake, written two ways
     assert set(same) <= allowed, same
 

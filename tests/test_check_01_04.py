@@ -6,6 +6,7 @@ import pytest
 
 import nn_helpers as nn
 from nn_helpers import check
+from mistakes import assert_named, shared_messages
 
 
 def one_hot(y, k=10):
@@ -348,23 +349,15 @@ def learner_dir(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name", MISTAKES)
 def test_checker_names_the_mistake(name, capsys):
-    checker, fn, words = MISTAKES[name]
-    ok = checker(fn)
-    out = capsys.readouterr().out
-    assert ok is False and words.lower() in out.lower(), out
-    assert "wrong values" not in out.lower(), out      # named, not only "wrong values"
+    assert_named(*MISTAKES[name], capsys, numbers_only_allowed=False)
 
 
 def test_each_mistake_gets_a_message_of_its_own(capsys):
-    messages = {}
-    for name, (checker, fn, _) in MISTAKES.items():
-        checker(fn)
-        message = capsys.readouterr().out.split("\n", 1)[-1].strip()   # the diagnosis, without the case
-        messages.setdefault(checker.__name__, {}).setdefault(message, []).append(name)
-    shared = {message: names for by_message in messages.values() for message, names in by_message.items()
-              if len(names) > 1}
-    # the two ways of averaging over the classes are one mistake, and share its message
-    assert list(shared.values()) == [["cross-entropy averaged over the classes", "cross-entropy divided by K"]], shared
+    # the two ways of averaging over the classes are one mistake, and share its message; so does the
+    # forgotten one-hot in the backward pass of a ReLU and of a tanh network
+    assert sorted(shared_messages(MISTAKES, capsys)) == [
+        ("backward without the labels", "tanh backward without the labels"),
+        ("cross-entropy averaged over the classes", "cross-entropy divided by K")]
 
 
 def test_the_issues_two_classic_mistakes_are_named(capsys):

@@ -6,11 +6,7 @@ import pytest
 
 from nn_helpers import check
 from nn_helpers.autograd import Value
-
-
-def run(checker, fn, capsys):
-    ok = checker(fn)
-    return ok, capsys.readouterr().out
+from mistakes import assert_named, run, shared_messages
 
 
 # --- right answers ------------------------------------------------------------------------------------
@@ -284,18 +280,11 @@ MISTAKES = {
 
 @pytest.mark.parametrize("mistake", MISTAKES)
 def test_checker_names_the_mistake(mistake, capsys):
-    checker, fn, words = MISTAKES[mistake]
-    ok, out = run(checker, fn, capsys)
-    assert ok is False and words.lower() in out.lower(), out
-    assert "correct!" not in out
+    assert_named(*MISTAKES[mistake], capsys)
 
 
 def test_each_mistake_gets_its_own_message(capsys):
-    messages = {}
-    for mistake, (checker, fn, _) in MISTAKES.items():
-        checker(fn)
-        messages[mistake] = capsys.readouterr().out.split("\n", 1)[-1]
-    assert len(set(messages.values())) == len(messages), messages
+    assert shared_messages(MISTAKES, capsys) == []
 
 
 @pytest.mark.parametrize("name", ["value_mul", "topological_order", "unbroadcast", "matmul_vjp"])

@@ -6,11 +6,7 @@ import numpy as np
 import pytest
 
 from nn_helpers import check
-
-
-def run(checker, fn, capsys):
-    ok = checker(fn)
-    return ok, capsys.readouterr().out
+from mistakes import assert_named, run
 
 
 def padded(X, pad):
@@ -207,10 +203,7 @@ MISTAKES = {
 @pytest.mark.parametrize("mistake", MISTAKES)
 def test_checker_names_the_mistake(mistake, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("NN_LEARNER_DIR", str(tmp_path))
-    checker, fn, words = MISTAKES[mistake]
-    ok, out = run(checker, fn, capsys)
-    assert ok is False and words.lower() in out.lower(), out
-    assert "correct!" not in out and "Traceback" not in out
+    assert_named(*MISTAKES[mistake], capsys)
 
 
 @pytest.mark.parametrize("checker", [check.conv_forward, check.conv_backward, check.maxpool_backward])

@@ -6,6 +6,7 @@ import pytest
 
 import nn_helpers as nn
 from nn_helpers import check
+from mistakes import assert_named, shared_messages
 
 
 # --- 07: confusion_matrix -------------------------------------------------------------------------------
@@ -247,21 +248,11 @@ MISTAKES = {
 
 @pytest.mark.parametrize("mistake", MISTAKES)
 def test_checker_names_the_learners_mistake(mistake, capsys):
-    checker, fn, words = MISTAKES[mistake]
-    ok = checker(fn)
-    out = capsys.readouterr().out
-    assert ok is False and "correct!" not in out, out
-    assert words.lower() in out.lower(), out
-    assert "wrong values" not in out.lower(), out
+    assert_named(*MISTAKES[mistake], capsys, numbers_only_allowed=False)
 
 
 def test_each_mistake_gets_a_message_of_its_own(capsys):
-    messages = {}
-    for mistake, (checker, fn, _) in MISTAKES.items():
-        checker(fn)
-        messages[mistake] = capsys.readouterr().out.split("\n", 1)[-1]
-    same = [(a, b) for a in messages for b in messages if a < b and messages[a] == messages[b]]
-    assert not same, same
+    assert shared_messages(MISTAKES, capsys) == []
 
 
 def test_the_rule_written_with_a_counter_is_accepted(capsys):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from nn_helpers import check
+from mistakes import assert_named, shared_messages
 
 
 # --- sgd_step ---------------------------------------------------------------------------------------------
@@ -138,19 +139,11 @@ MISTAKES = {
 
 @pytest.mark.parametrize("mistake", MISTAKES)
 def test_checker_names_the_mistake(mistake, capsys):
-    checker, fn, words = MISTAKES[mistake]
-    ok = checker(fn)
-    out = capsys.readouterr().out
-    assert ok is False and words.lower() in out.lower() and "correct!" not in out, out
-    assert "wrong values" not in out.lower(), out          # a message of its own, not only the numbers
+    assert_named(*MISTAKES[mistake], capsys, numbers_only_allowed=False)
 
 
 def test_each_mistake_gets_its_own_message(capsys):
-    messages = {}
-    for mistake, (checker, fn, _) in MISTAKES.items():
-        checker(fn)
-        messages[mistake] = capsys.readouterr().out.split("\n", 1)[-1]
-    assert len(set(messages.values())) == len(messages), messages
+    assert shared_messages(MISTAKES, capsys) == []
 
 
 @pytest.mark.parametrize("name", ["sgd_step", "minibatches", "momentum_step", "adam_step", "cosine_lr"])

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import nn_helpers as nn
+from nn_helpers.cnn import CNN, init_cnn
 from nn_helpers import widgets as W
 from nn_helpers.preprocess import centre_of_mass, mnist_preprocess, resize
 
@@ -235,6 +236,50 @@ def test_drawing_pad_mouse(model):
     assert pad.state["image28"].any() and pad.state["prediction"] == 1
     with pytest.raises(ValueError, match="0..1"):
         pad.set_image(np.full((28, 28), 255.0))
+
+
+def test_drawing_pad_network_toggle(mnist, model):
+    """With a CNN, the toggle says which network reads; state and readout follow it, both ways."""
+    images, labels, _ = mnist
+    cnn = init_cnn((4, 8), kernel=3, hidden=16, seed=0)  # untrained: its probabilities differ from the MLP's
+    pad = W.drawing_pad(model, cnn_params=cnn)
+    toggle = pad.controls["network"]
+    assert list(toggle.options) == ["MLP", "CNN"] and toggle.value == "MLP"
+    assert pad.state["network"] == "MLP" and pad.state["predictions"] == {"MLP": None, "CNN": None}
+    assert "the MLP reads it" in pad.text.value
+    pad.set_image(images[1] / 255)
+    x = pad.state["image28"]
+    mlp_probs = nn.predict_proba(model, x.reshape(1, 784).astype(np.float32))[0]
+    cnn_probs = CNN().predict_proba(cnn, x.reshape(1, 1, 28, 28).astype(np.float32))[0]
+    assert np.allclose(pad.state["probs"], mlp_probs) and pad.state["prediction"] == mlp_probs.argmax()
+    assert "The MLP reads" in pad.text.value
+    change(pad, "network", "CNN")
+    assert pad.state["network"] == "CNN" and np.allclose(pad.state["probs"], cnn_probs)
+    assert pad.state["prediction"] == cnn_probs.argmax()
+    assert pad.state["predictions"] == {"MLP": mlp_probs.argmax(), "CNN": cnn_probs.argmax()}
+    assert f"The CNN reads <b class='nn-prediction'>{cnn_probs.argmax()}</b>" in pad.text.value
+    assert f"the MLP would read {mlp_probs.argmax()}" in pad.text.value
+    assert "image/png" in pad._repr_mimebundle_()  # the stored picture shows the CNN's reading
+    change(pad, "network", "MLP")
+    assert pad.state["network"] == "MLP" and np.allclose(pad.state["probs"], mlp_probs)
+    pad.controls["network"].value = "CNN"
+    pad.controls["clear"].click()  # clearing keeps the chosen network
+    assert pad.state["network"] == "CNN" and pad.state["prediction"] is None
+    assert "the CNN reads it" in pad.text.value and "image/png" not in pad._repr_mimebundle_()
+
+
+def test_drawing_pad_without_cnn_has_no_toggle(model):
+    pad = W.drawing_pad(model)
+    assert "network" not in pad.controls and pad.state["network"] == "MLP"
+    assert pad.text.value == "<div>Draw a digit in the box with the mouse.</div>"
+
+
+def test_drawing_pad_says_which_argument_takes_the_cnn(model):
+    cnn = init_cnn((4, 8), kernel=3, hidden=16, seed=0)
+    with pytest.raises(ValueError, match="cnn_params"):
+        W.drawing_pad(cnn)
+    with pytest.raises(ValueError, match=r"\(784, 64\); expected a CNN's filters"):
+        W.drawing_pad(model, cnn_params=model)
 
 
 def test_augment_explorer(mnist):

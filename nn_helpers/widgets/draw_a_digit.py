@@ -1,4 +1,5 @@
-"""Notebook 09 (and the playground): draw a digit with the mouse, see the network's probabilities."""
+"""Notebook 09 (and the playground): draw a digit with the mouse, see the network's probabilities; with a
+CNN as well, a toggle chooses which of the two networks reads the drawing."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..cnn import CNN, n_conv_layers
 from ..network import layer_sizes, predict_proba
 from ..preprocess import mnist_preprocess, resize
 from ._panel import Panel
@@ -20,15 +22,20 @@ class DrawingPad(Panel):
     RASTER = 140  # side of the NumPy image the strokes are drawn into
     THROTTLE = 0.25  # seconds between predictions while drawing
 
-    def __init__(self, params, activation="relu"):
+    def __init__(self, params, activation="relu", cnn_params=None):
         from ipycanvas import Canvas  # imported here: only the drawing pad needs it
 
-        self.params, self.activation = params, activation
+        check_networks(params, cnn_params)
+        self.params, self.activation, self.cnn_params = params, activation, cnn_params
         size = f"{self.SIZE}px"
         canvas = Canvas(width=self.SIZE, height=self.SIZE,
                         layout=widgets.Layout(width=size, height=size, border="2px solid #888"))
         clear = widgets.Button(description="Clear", icon="eraser")
-        super().__init__({"canvas": canvas, "clear": clear})
+        controls = {"canvas": canvas, "clear": clear}
+        if cnn_params is not None:
+            controls["network"] = widgets.ToggleButtons(options=["MLP", "CNN"], value="MLP", description="network:",
+                                                        style={"description_width": "60px", "button_width": "60px"})
+        super().__init__(controls)
         self.image = np.zeros((self.RASTER, self.RASTER))
         self.pen_down, self.last_point, self.last_predict = False, None, 0.0
         canvas.on_mouse_down(self.on_down)
@@ -37,6 +44,8 @@ class DrawingPad(Panel):
         canvas.on_mouse_out(self.on_up)
         canvas.on_client_ready(self.on_client_ready)
         clear.on_click(lambda button: self.clear())
+        if cnn_params is not None:
+            self.watch("network")
         self.clear()
 
     live = "The drawing pad is live in JupyterLab and in <code>python3 dev.py app</code>."
@@ -49,7 +58,22 @@ class DrawingPad(Panel):
     def layout(self) -> list:
         left = widgets.VBox([self.controls["canvas"], self.controls["clear"]],
                             layout=widgets.Layout(flex="0 0 auto", margin="0 16px 0 0"))
-        return [widgets.HBox([left, widgets.VBox([self.text, self.figure])])]
+        right = [self.controls["network"]] if "network" in self.controls else []
+        return [widgets.HBox([left, widgets.VBox([*right, self.text, self.figure])])]
+
+    @property
+    def network(self) -> str:
+        """The network that reads the drawing: "MLP", or "CNN" when the toggle says so."""
+        return self.controls["network"].value if "network" in self.controls else "MLP"
+
+    def read(self, image28: np.ndarray) -> dict:
+        """The probabilities (10,) each network gives the 28x28 image: {"MLP": ..., "CNN": ...}."""
+        probs = {"MLP": predict_proba(self.params, image28.reshape(1, 784).astype(self.params["W1"].dtype),
+                                      self.activation)[0]}
+        if self.cnn_params is not None:
+            x = image28.reshape(1, 1, 28, 28).astype(self.cnn_params["W1"].dtype)
+            probs["CNN"] = CNN().predict_proba(self.cnn_params, x)[0]
+        return probs
 
     def clear(self) -> None:
         """Wipe the canvas and the prediction."""
@@ -116,29 +140,49 @@ class DrawingPad(Panel):
     def update(self) -> None:
         self.last_predict = time.perf_counter()
         image28 = mnist_preprocess(self.image)
+        network, two = self.network, self.cnn_params is not None
         if image28.any():
-            probs = predict_proba(self.params, image28.reshape(1, 784).astype(self.params["W1"].dtype),
-                                  self.activation)[0]
-            prediction = int(probs.argmax())
-            text = f"Prediction: <b class='nn-prediction'>{prediction}</b> ({probs[prediction]:.0%} sure)"
+            all_probs = self.read(image28)
+            predictions = {name: int(p.argmax()) for name, p in all_probs.items()}
+            probs, prediction = all_probs[network], predictions[network]
+            sure = f"<b class='nn-prediction'>{prediction}</b> ({probs[prediction]:.0%} sure)"
+            if two:
+                other = "CNN" if network == "MLP" else "MLP"
+                text = f"The {network} reads {sure}; the {other} would read {predictions[other]}."
+            else:
+                text = f"Prediction: {sure}"
         else:
             probs, prediction = np.zeros(layer_sizes(self.params)[-1]), None
-            text = "Draw a digit in the box with the mouse."
-        self.state.update(image28=image28, probs=probs, prediction=prediction)
-        self.show(self.draw(image28, probs, prediction))
+            predictions = dict.fromkeys(["MLP", "CNN"] if two else ["MLP"])
+            text = "Draw a digit in the box with the mouse" + (f"; the {network} reads it." if two else ".")
+        self.state.update(image28=image28, probs=probs, prediction=prediction, network=network,
+                          predictions=predictions)
+        self.show(self.draw(image28, probs, prediction, network if two else "network"))
         self.say(text)
 
-    def draw(self, image28, probs, prediction) -> Figure:
+    def draw(self, image28, probs, prediction, network="network") -> Figure:
         fig = Figure(figsize=(5.6, 2.6), layout="constrained")
         ax_img, ax_bar = fig.subplots(1, 2, width_ratios=[1, 1.6])
         ax_img.imshow(image28, cmap="gray_r", vmin=0, vmax=1)
-        ax_img.set(title="what the network sees (28x28)", xticks=[], yticks=[])
+        ax_img.set(title=f"what the {network} sees (28x28)", xticks=[], yticks=[])
         colors = ["crimson" if k == prediction else "tab:blue" for k in range(len(probs))]
         ax_bar.bar(range(len(probs)), probs, color=colors)
+        whose = "prediction" if network == "network" else f"the {network}'s prediction"
         ax_bar.set(xticks=range(len(probs)), ylim=(0, 1), xlabel="digit", ylabel="probability",
-                   title="prediction" if prediction is None else f"prediction: {prediction}")
+                   title=whose if prediction is None else f"{whose}: {prediction}")
         ax_img.title.set_fontsize(9)
         return fig
+
+
+def check_networks(params: dict, cnn_params: dict | None) -> None:
+    """Raise a ValueError that says what to pass when ``params`` is not an MLP or ``cnn_params`` not a CNN
+    (an MLP's W1 is a matrix (784, h); a CNN's W1 holds filters (F, 1, R, R))."""
+    if np.ndim(params.get("W1")) == 4:
+        raise ValueError("params holds a CNN (W1 has 4-D filters); pass the MLP first and the CNN as "
+                         "cnn_params: drawing_pad(mlp_params, cnn_params=cnn_params).")
+    if cnn_params is not None and (np.ndim(cnn_params.get("W1")) != 4 or n_conv_layers(cnn_params) == 0):
+        raise ValueError(f"cnn_params has W1 of shape {np.shape(cnn_params.get('W1'))}; expected a CNN's filters "
+                         "(F, 1, R, R), e.g. from nn.cnn.init_cnn. An MLP goes in the first argument.")
 
 
 def pen_mask(side: int, p: np.ndarray, q: np.ndarray, radius: float) -> np.ndarray:
@@ -162,12 +206,15 @@ def fit(image: np.ndarray, side: int) -> np.ndarray:
     return out
 
 
-def drawing_pad(params, activation="relu") -> Panel:
+def drawing_pad(params, activation="relu", cnn_params=None) -> Panel:
     """Draw a digit with the mouse and watch the network's probabilities.
 
     The drawing goes through :func:`mnist_preprocess` (crop, scale to 20 px, centre the mass in 28x28)
-    before the network sees it. Controls: ``canvas`` (ipycanvas), ``clear``.
+    before the network sees it. Controls: ``canvas`` (ipycanvas), ``clear``, and with ``cnn_params`` (a CNN
+    of :mod:`nn_helpers.cnn`, read as images (1, 1, 28, 28)) ``network``, a toggle "MLP" / "CNN" that says
+    which network reads the drawing (``params``, the MLP, to begin with).
     ``pad.set_image(array)`` feeds an image (2-D, 0..1, any size) as if drawn; ``pad.draw_stroke(points)``
-    draws a stroke. State: ``image28`` (28x28), ``probs`` (10,), ``prediction`` (int, or None when empty).
+    draws a stroke. State: ``image28`` (28x28), ``network`` ("MLP" or "CNN"), ``probs`` (10,) and
+    ``prediction`` (int, or None when empty) of that network, ``predictions`` (every network's, by name).
     """
-    return DrawingPad(params, activation)
+    return DrawingPad(params, activation, cnn_params)

@@ -40,11 +40,17 @@ def run_notebook(page, lab, name):
 def test_draw_a_digit_in_lab(lab_page, lab):
     run_notebook(lab_page, lab, "09_draw_a_digit.ipynb")
     box = panel(lab_page, "drawing-pad")
-    expect(readout(box)).to_have_text("Draw a digit in the box with the mouse.")
+    expect(readout(box)).to_have_text("Draw a digit in the box with the mouse; the MLP reads it.")
     expect(lab_page.locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator[data-status='idle']")).to_be_visible()
     src = figure_src(box)
     draw_stroke(lab_page, box.locator("canvas").first, SEVEN)
     expect(box.locator(".nn-prediction")).to_have_text("7")
+    expect(readout(box)).to_contain_text("The MLP reads 7")
+    expect_new_figure(box, src)
+    src = figure_src(box)
+    box.get_by_role("button", name="CNN", exact=True).click()  # the toggle: now the CNN reads the same drawing
+    expect(readout(box)).to_contain_text("The CNN reads")
+    expect(readout(box)).to_contain_text("the MLP would read 7")
     expect_new_figure(box, src)
     save_screenshot(box, "lab_drawing_pad")
     assert not lab_page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()

@@ -187,3 +187,55 @@ def plot_weights_shared(weights: dict, n: int = 8, title: str = "First-layer wei
     fig.tight_layout(rect=(0, 0, 0.92, 1))
     fig.colorbar(im, ax=axes.ravel().tolist(), fraction=0.02, pad=0.01, label="weight")
     return fig
+
+
+def plot_class_regions(params: dict, X: np.ndarray, y: np.ndarray, activation: str = "relu", X_test=None,
+                       y_test=None, title: str | None = None, ax=None, grid: int = 200, lines: bool = True):
+    """A network's class regions on 2-D points (``nn.toy_data``), with the points drawn on top.
+
+    params: a network ``[2, ..., K]``; X: (n, 2) and y: (n,) the training points (dots); X_test, y_test:
+    held-out points (crosses), optional. The box [-1.5, 1.5]^2 of ``toy_data`` is cut into a grid of
+    ``grid`` x ``grid`` points x_g; each pixel is the classes' colours mixed by the network's probabilities
+    ``predict_proba(params, x_g, activation)`` (grid*grid, K), paled towards white, as in
+    ``widgets.boundary_explorer``. ``lines``: also draw the decision boundaries as dark lines, the level 0
+    of each class's margin p_k - max_{j != k} p_j, where the predicted class changes.
+    ``ax``: an Axes to draw into (e.g. one of several side by side); by default a new figure.
+    Returns the Figure.
+    """
+    from matplotlib.lines import Line2D
+
+    from .network import layer_sizes, predict_proba
+    from .toy_data import BOX
+    from .widgets.boundary import COLOURS, class_regions
+
+    sizes = layer_sizes(params)
+    if sizes[0] != 2:
+        raise ValueError(f"the network takes {sizes[0]} inputs; plot_class_regions draws networks of 2 inputs "
+                         "(points from nn.toy_data), e.g. nn.init_params([2, 32, 3]).")
+    if sizes[-1] > len(COLOURS):
+        raise ValueError(f"the network has {sizes[-1]} classes; plot_class_regions has colours for at most "
+                         f"{len(COLOURS)}.")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.6, 4.6))
+    else:
+        fig = ax.figure
+    axis = np.linspace(-BOX, BOX, grid, dtype=params["W1"].dtype)
+    points = np.stack(np.meshgrid(axis, axis), axis=-1).reshape(-1, 2)        # (grid*grid, 2), row by row
+    probs = predict_proba(params, points, activation)
+    ax.imshow(class_regions(probs, grid), origin="lower", extent=(-BOX, BOX, -BOX, BOX), interpolation="nearest")
+    if lines:
+        for k in range(probs.shape[1]):
+            margin = probs[:, k] - np.delete(probs, k, axis=1).max(axis=1)        # > 0 where class k wins
+            if margin.min() < 0 < margin.max():
+                ax.contour(axis, axis, margin.reshape(grid, grid), levels=[0.0], colors="0.15", linewidths=1.0)
+    y = np.asarray(y)
+    ax.scatter(*np.asarray(X).T, c=COLOURS[y], marker="o", s=14, edgecolors="white", linewidths=0.5)
+    handles = [Line2D([], [], color="0.3", marker="o", linestyle="", label="training points")]
+    if X_test is not None:
+        ax.scatter(*np.asarray(X_test).T, c=COLOURS[np.asarray(y_test)], marker="x", s=12, linewidths=0.9)
+        handles.append(Line2D([], [], color="0.3", marker="x", linestyle="", label="held-out points"))
+    ax.set(xlim=(-BOX, BOX), ylim=(-BOX, BOX), aspect="equal", xlabel="$x_1$", ylabel="$x_2$")
+    if title:
+        ax.set_title(title)
+    ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.8)
+    return fig

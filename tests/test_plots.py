@@ -81,3 +81,43 @@ def test_plot_mistakes_titles_give_probability():
     fig = plots.plot_mistakes(images, np.array([0, 0, 1]), probs, indices=[0])
     titles = [ax.get_title() for ax in fig.axes if ax.get_images()]
     assert titles == ["true 0, said 1\np = 0.900"]
+
+
+def split_at_x1_zero():
+    """A network 2-2 with no hidden layer: class 0 where x1 > 0, class 1 where x1 < 0 (logits 10 x1, -10 x1)."""
+    return {"W1": np.array([[10.0, -10.0], [0.0, 0.0]], dtype=np.float32), "b1": np.zeros(2, dtype=np.float32)}
+
+
+def test_plot_class_regions_colours_each_side_by_its_class_and_draws_the_boundary():
+    from nn_helpers.widgets.boundary import COLOURS
+
+    X = np.array([[0.5, 0.2], [-0.7, 1.0], [1.2, -1.1]], dtype=np.float32)
+    y = np.array([0, 1, 0])
+    fig = plots.plot_class_regions(split_at_x1_zero(), X, y, grid=50, title="split")
+    ax = fig.axes[0]
+    image = images_in(fig)[0].get_array()
+    assert image.shape == (50, 50, 3) and ax.get_title() == "split"
+    pale = lambda k: 0.45 * COLOURS[k] + 0.55                              # what a pixel sure of class k shows
+    assert np.allclose(image[:, -1], pale(0), atol=1e-3) and np.allclose(image[:, 0], pale(1), atol=1e-3)
+    points = ax.collections[-1]                                             # the training points, drawn last
+    assert np.allclose(points.get_offsets(), X) and np.allclose(points.get_facecolors()[:, :3], COLOURS[y])
+    boundary = np.concatenate([path.vertices for c in ax.collections[:-1] for path in c.get_paths()])
+    assert len(boundary) > 0 and np.allclose(boundary[:, 0], 0.0, atol=0.05)   # the line x1 = 0
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["training points"]
+
+
+def test_plot_class_regions_draws_held_out_points_into_a_given_axes():
+    fig, axes = plt.subplots(1, 2)
+    X_test = np.zeros((4, 2), dtype=np.float32)
+    out = plots.plot_class_regions(split_at_x1_zero(), X_test[:1], np.array([1]), X_test=X_test,
+                                   y_test=np.array([0, 1, 0, 1]), ax=axes[1], lines=False)
+    assert out is fig and not axes[0].collections
+    assert [len(c.get_offsets()) for c in axes[1].collections] == [1, 4]     # no boundary lines: points only
+    assert [t.get_text() for t in axes[1].get_legend().get_texts()] == ["training points", "held-out points"]
+
+
+def test_plot_class_regions_says_which_networks_it_draws():
+    with pytest.raises(ValueError, match="784 inputs.*2 inputs"):
+        plots.plot_class_regions(nn.init_params([784, 10]), np.zeros((1, 2)), np.zeros(1, dtype=int))
+    with pytest.raises(ValueError, match="10 classes"):
+        plots.plot_class_regions(nn.init_params([2, 10]), np.zeros((1, 2)), np.zeros(1, dtype=int))

@@ -101,3 +101,46 @@ def test_class_regions_mix_the_colours_by_probability():
     assert image.shape == (2, 2, 3) and image.min() >= 0.55 and image.max() <= 1
     assert np.allclose(image[0, 0], 0.45 * COLOURS[0] + 0.55) and np.allclose(image[0, 1], 0.45 * COLOURS[2] + 0.55)
     assert np.allclose(image[1, 0], 0.45 * (COLOURS[0] + COLOURS[1]) / 2 + 0.55)
+
+
+def test_depth_zero_disables_what_acts_on_hidden_layers(panel):
+    hidden = ("width", "activation", "dropout")
+    assert not any(panel.controls[name].disabled for name in hidden)
+    panel.controls["depth"].value = 0
+    assert all(panel.controls[name].disabled for name in hidden)
+    assert not panel.controls["lam"].disabled and not panel.controls["lr"].disabled
+    panel.controls["depth"].value = 2
+    assert not any(panel.controls[name].disabled for name in hidden)
+
+
+def test_sliders_retrain_when_released_and_the_epoch_shown_follows_the_drag(panel):
+    for name in ("noise", "n", "depth", "width", "lr", "lam", "dropout", "epochs", "seed"):
+        assert panel.controls[name].continuous_update is False, name
+    assert panel.controls["epoch"].continuous_update is True  # redraws only: cheap enough to follow
+
+
+def test_set_changes_several_settings_and_trains_once(panel, monkeypatch):
+    runs = []
+    train = type(panel).retrain
+    monkeypatch.setattr(type(panel), "retrain", lambda self: (runs.append(self.settings()), train(self)))
+    panel.set(dataset="moons", noise=0.3, n=100, depth=3, width=16)
+    assert len(runs) == 1 and runs[0]["dataset"] == "moons" and runs[0]["width"] == 16
+    st = panel.state
+    assert st["layer_sizes"] == [2, 16, 16, 16, 2] and len(st["X_train"]) == 100
+    assert "network 2-16-16-16-2" in panel.text.value
+    panel.controls["seed"].value = 1  # one control: still one training run
+    assert len(runs) == 2
+
+
+def test_set_names_an_unknown_setting(panel):
+    with pytest.raises(ValueError, match="hidden_layers: not a setting.*depth"):
+        panel.set(hidden_layers=3)
+
+
+def test_the_readout_shows_the_accuracies_of_the_state(panel):
+    st = panel.state
+    assert f"training accuracy {100 * st['train_acc']:.1f}%" in panel.text.value
+    assert f"held-out accuracy {100 * st['test_acc']:.1f}%" in panel.text.value
+    panel.controls["epoch"].value = 0
+    assert f"training accuracy {100 * panel.state['train_acc']:.1f}%" in panel.text.value
+    assert panel.text.value.startswith("<div>epoch 0 of 300")

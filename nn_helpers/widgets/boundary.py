@@ -22,6 +22,9 @@ LAMBDAS = (0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)  #: choices of the L2 
 COLOURS = np.array([[0.84, 0.15, 0.16], [0.12, 0.47, 0.71], [0.17, 0.63, 0.17]])  # red, blue, green
 FRAMES = 50  # parameter snapshots per training run: what Play and Step show
 GRID = 120  # grid points per axis for the class regions
+#: The controls that define a training run: changing one trains a new network.
+SETTINGS = ("dataset", "noise", "n", "depth", "width", "activation", "lr", "lam", "dropout", "epochs", "seed")
+HIDDEN = ("width", "activation", "dropout")  # act on hidden layers only: disabled at depth 0
 
 
 def class_regions(probs: np.ndarray, grid: int) -> np.ndarray:
@@ -59,9 +62,11 @@ class BoundaryExplorer(Panel):
         self.link = widgets.link((controls["play"], "value"), (controls["epoch"], "value"))
         controls["step"].on_click(lambda button: self.step())
         self.quiet = False  # True while retrain() moves the epoch slider itself
-        for name in ("dataset", "noise", "n", "depth", "width", "activation", "lr", "lam", "dropout",
-                     "epochs", "seed"):
-            controls[name].observe(lambda change: self.retrain(), names="value")
+        self.holding = False  # True while set() changes several settings at once
+        for name in SETTINGS:
+            if hasattr(controls[name], "continuous_update"):
+                controls[name].continuous_update = False  # retrain once on release, not at every value dragged over
+            controls[name].observe(lambda change: self.holding or self.retrain(), names="value")
         controls["epoch"].observe(lambda change: self.quiet or self.update(), names="value")
         self.retrain()
 
@@ -76,12 +81,28 @@ class BoundaryExplorer(Panel):
         return [widgets.HBox([data, net]), play, self.text, self.figure]
 
     def settings(self) -> dict:
-        names = ("dataset", "noise", "n", "depth", "width", "activation", "lr", "lam", "dropout", "epochs", "seed")
-        return {name: self.controls[name].value for name in names}
+        return {name: self.controls[name].value for name in SETTINGS}
+
+    def set(self, **settings) -> None:
+        """Change several settings and train once, e.g. ``panel.set(dataset="moons", depth=3)``
+        (setting the controls one by one would train a network after each)."""
+        unknown = sorted(set(settings) - set(SETTINGS))
+        if unknown:
+            raise ValueError(f"set() got {', '.join(unknown)}: not a setting of the boundary explorer; "
+                             f"the settings are {', '.join(SETTINGS)}.")
+        self.holding = True
+        try:
+            for name, value in settings.items():
+                self.controls[name].value = value
+        finally:
+            self.holding = False
+        self.retrain()
 
     def retrain(self) -> None:
         """A setting changed: new points, a new network, trained from scratch; show its last epoch."""
         s = self.settings()
+        for name in HIDDEN:  # softmax regression has no hidden layer for them to act on
+            self.controls[name].disabled = s["depth"] == 0
         X, y = toy_data(s["dataset"], 2 * s["n"], s["noise"], s["seed"])
         X_train, y_train, X_test, y_test = X[: s["n"]], y[: s["n"]], X[s["n"] :], y[s["n"] :]
         K = int(y.max()) + 1
@@ -171,7 +192,10 @@ def boundary_explorer(dataset: str = "spiral", depth: int = 1, seed: int = 0) ->
     weights and dropout), ``depth`` (hidden layers, 0-4: 0 is softmax regression), ``width`` (units per
     hidden layer), ``activation``, ``lr`` (Adam's learning rate, full batch: one step per epoch), ``lam``
     (the L2 lambda, weight decay), ``dropout`` (p), ``epochs``; ``play``, ``step`` and ``epoch`` show
-    the network during its training (each change of another control trains a new one).
+    the network during its training (each change of another control trains a new one; a slider trains
+    when released, not at every value it is dragged over). At depth 0, ``width``, ``activation`` and
+    ``dropout`` are disabled: there is no hidden layer for them to act on. ``panel.set(**settings)``
+    changes several settings and trains once.
 
     State: ``settings``, ``layer_sizes``, ``n_params``, ``X_train``, ``y_train``, ``X_test``, ``y_test``,
     ``history`` (the training's :class:`History`), ``epoch`` (shown), ``probs`` (GRID, GRID, K) (the

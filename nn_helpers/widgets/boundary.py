@@ -22,6 +22,7 @@ LAMBDAS = (0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)  #: choices of the L2 
 COLOURS = np.array([[0.84, 0.15, 0.16], [0.12, 0.47, 0.71], [0.17, 0.63, 0.17]])  # red, blue, green
 FRAMES = 50  # parameter snapshots per training run: what Play and Step show
 GRID = 120  # grid points per axis for the class regions
+COLUMN = 425  # px: two columns of controls side by side fit in JupyterLab in a window 1300 px wide
 #: The controls that define a training run: changing one trains a new network.
 SETTINGS = ("dataset", "noise", "n", "depth", "width", "activation", "lr", "lam", "dropout", "epochs", "seed")
 HIDDEN = ("width", "activation", "dropout")  # act on hidden layers only: disabled at depth 0
@@ -38,7 +39,7 @@ class BoundaryExplorer(Panel):
     name = "boundary-explorer"
 
     def __init__(self, dataset="spiral", depth=1, seed=0):
-        style = slider_style()
+        style = {**slider_style(), "layout": widgets.Layout(width=f"{COLUMN - 10}px")}
         controls = {
             "dataset": widgets.Dropdown(options=DATASETS, value=dataset, description="data set", **style),
             "noise": widgets.FloatSlider(0.1, min=0.0, max=0.5, step=0.05, description="noise", **style),
@@ -72,13 +73,14 @@ class BoundaryExplorer(Panel):
 
     def layout(self) -> list:
         c = self.controls
-        column = widgets.Layout(width="490px")
+        column = widgets.Layout(width=f"{COLUMN}px", flex="0 0 auto")  # never squeezed below its sliders
         data = widgets.VBox([widgets.HTML("<b>Data</b>"), c["dataset"], c["noise"], c["n"], c["seed"],
                              widgets.HTML("<b>Training</b>"), c["lr"], c["epochs"]], layout=column)
         net = widgets.VBox([widgets.HTML("<b>Network</b>"), c["depth"], c["width"], c["activation"],
                             widgets.HTML("<b>Regularisation</b>"), c["lam"], c["dropout"]], layout=column)
         play = widgets.HBox([c["play"], c["step"], c["epoch"]])
-        return [widgets.HBox([data, net]), play, self.text, self.figure]
+        columns = widgets.HBox([data, net], layout=widgets.Layout(flex_flow="row wrap"))  # narrow: one below the other
+        return [columns, play, self.text, self.figure]
 
     def settings(self) -> dict:
         return {name: self.controls[name].value for name in SETTINGS}

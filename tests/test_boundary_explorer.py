@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import nn_helpers as nn
 from nn_helpers import widgets as W
 from nn_helpers.widgets.boundary import COLOURS, GRID, LAMBDAS, class_regions
 
@@ -63,7 +64,7 @@ def test_the_epoch_shown_moves_without_retraining(panel):
 def test_more_epochs_retrain_and_show_the_last_one(panel):
     panel.controls["epoch"].value = 60
     panel.controls["epochs"].value = 500
-    assert panel.state["epoch"] == 500 and len(panel.state["history"].epoch) == 500
+    assert panel.state["epoch"] == 500 and panel.state["history"].epoch == list(range(0, 501, 10))
     assert panel.controls["play"].max == 500 and panel.controls["epoch"].step == 10
     assert len(panel.state["snapshots"]) == 51
 
@@ -144,3 +145,19 @@ def test_the_readout_shows_the_accuracies_of_the_state(panel):
     panel.controls["epoch"].value = 0
     assert f"training accuracy {100 * panel.state['train_acc']:.1f}%" in panel.text.value
     assert panel.text.value.startswith("<div>epoch 0 of 300")
+
+
+def test_the_loss_curves_are_the_losses_of_the_snapshots(panel):
+    st = panel.state
+    history = st["history"]
+    assert history.epoch == sorted(st["snapshots"]) and history.epoch[0] == 0 and history.epoch[-1] == 300
+    for epoch, train_loss, val_loss, val_acc in zip(history.epoch, history.train_loss, history.val_loss,
+                                                     history.val_acc):
+        params = st["snapshots"][epoch]
+        probs = nn.predict_proba(params, st["X_train"])
+        assert np.isclose(train_loss, -np.log(probs[np.arange(200), st["y_train"]]).mean(), rtol=1e-4)
+        test_probs = nn.predict_proba(params, st["X_test"])
+        assert np.isclose(val_loss, -np.log(test_probs[np.arange(200), st["y_test"]]).mean(), rtol=1e-4)
+        assert val_acc == (test_probs.argmax(1) == st["y_test"]).mean()
+    assert history.val_loss[0] > 1 > 0.2 > history.val_loss[-1]  # untrained (3 classes: about ln 3) -> trained
+    assert st["test_acc"] == history.val_acc[-1]

@@ -1,7 +1,8 @@
 """The 2-D playground: a small network trained on toy points, its class regions drawn as colours.
 
 Every settings change trains a new network from scratch (full-batch Adam on ``toy_data`` points, one
-step per epoch) and keeps a copy of its parameters at ``FRAMES`` moments of the training; Play and
+step per epoch) and keeps a copy of its parameters, with their losses, at ``FRAMES`` moments of the
+training (the loss curves are drawn through these moments); Play and
 Step then show the network at those moments, so the boundary moves as it learns without retraining.
 """
 
@@ -15,7 +16,7 @@ from matplotlib.lines import Line2D
 from ..network import init_params, predict_proba
 from ..optimizers import Adam
 from ..toy_data import BOX, DATASETS, toy_data
-from ..training import DivergenceError, train
+from ..training import DivergenceError, History, evaluate, train
 from ._panel import Panel, slider_style
 
 LAMBDAS = (0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)  #: choices of the L2 lambda slider
@@ -111,18 +112,28 @@ class BoundaryExplorer(Panel):
         sizes = [2] + [s["width"]] * s["depth"] + [K]
         params = init_params(sizes, seed=s["seed"])
         every = max(1, s["epochs"] // FRAMES)
-        snapshots = {0: params}
+        snapshots, curves = {}, History()
 
-        def keep(epoch, history, params):
-            if epoch % every == 0 or epoch == s["epochs"]:
-                snapshots[epoch] = {k: v.copy() for k, v in params.items()}
+        def keep(epoch, params):
+            """A copy of the weights, and their losses: measured at the snapshots only, not after every
+            epoch, which would double the time of a training run."""
+            snapshots[epoch] = {k: v.copy() for k, v in params.items()}
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                train_loss, train_acc = evaluate(params, X_train, y_train, s["activation"])
+                val_loss, val_acc = evaluate(params, X_test, y_test, s["activation"])
+            for name, value in (("epoch", epoch), ("train_loss", train_loss), ("train_acc", train_acc),
+                                ("val_loss", val_loss), ("val_acc", val_acc)):
+                getattr(curves, name).append(value)
 
+        keep(0, params)
         message = ""
         try:
-            _, history = train(params, X_train, y_train, X_val=X_test, y_val=y_test, epochs=s["epochs"],
-                               batch_size=None, optimizer=Adam(s["lr"], weight_decay=s["lam"]),
-                               activation=s["activation"], dropout=s["dropout"], seed=s["seed"],
-                               callbacks=[keep], progress=False)
+            train(params, X_train, y_train, epochs=s["epochs"], batch_size=None,
+                  optimizer=Adam(s["lr"], weight_decay=s["lam"]), activation=s["activation"], dropout=s["dropout"],
+                  seed=s["seed"], train_sample=0, progress=False,
+                  callbacks=[lambda epoch, history, params: (epoch % every == 0 or epoch == s["epochs"])
+                             and keep(epoch, params)])
+            history = curves
         except DivergenceError:
             history = None
             message = "the loss diverged: try a smaller learning rate."
@@ -200,7 +211,9 @@ def boundary_explorer(dataset: str = "spiral", depth: int = 1, seed: int = 0) ->
     changes several settings and trains once.
 
     State: ``settings``, ``layer_sizes``, ``n_params``, ``X_train``, ``y_train``, ``X_test``, ``y_test``,
-    ``history`` (the training's :class:`History`), ``epoch`` (shown), ``probs`` (GRID, GRID, K) (the
+    ``history`` (a :class:`History` of the snapshots: ``epoch`` 0, ..., ``epochs``, and the loss and
+    accuracy of each on the training and the held-out points; None when the training diverged),
+    ``snapshots`` (epoch -> parameters), ``epoch`` (shown), ``probs`` (GRID, GRID, K) (the
     class probabilities on the grid drawn), ``train_acc``, ``test_acc``, ``message``.
     """
     return BoundaryExplorer(dataset, depth, seed)

@@ -55,12 +55,17 @@ def test_boundary_explorer_depth_and_lambda(voila_page):
     expect(readout(box)).to_have_text(before)  # the same network again: seeded
 
 
-def test_boundary_explorer_step(voila_page):
+def test_boundary_explorer_step_and_play(voila_page):
     box = panel(voila_page, "boundary-explorer")
     press_on_slider(box, "epoch shown", "Home")
     expect(readout(box)).to_contain_text("epoch 0 of 300")
     box.get_by_role("button", name="Step").click()
     expect(readout(box)).to_contain_text("epoch 6 of 300")
+    src = figure_src(box)
+    box.locator(".widget-play button").first.click()  # Play: from epoch 6 to the last, without retraining
+    expect_new_figure(box, src)
+    expect(readout(box)).to_contain_text("epoch 300 of 300", timeout=120_000)
+    expect(slider(box, "epoch shown").locator(".widget-readout")).to_have_text("300")
 
 
 def test_digit_browser(voila_page):

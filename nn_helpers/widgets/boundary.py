@@ -2,8 +2,8 @@
 
 Every settings change trains a new network from scratch (full-batch Adam on ``toy_data`` points, one
 step per epoch) and keeps a copy of its parameters, with their losses, at ``FRAMES`` moments of the
-training (the loss curves are drawn through these moments); Play and
-Step then show the network at those moments, so the boundary moves as it learns without retraining.
+training; the loss curves are drawn through these moments, and Play and Step show the network at
+them, so the boundary moves as it learns without retraining.
 """
 
 from __future__ import annotations
@@ -125,14 +125,16 @@ class BoundaryExplorer(Panel):
                                 ("val_loss", val_loss), ("val_acc", val_acc)):
                 getattr(curves, name).append(value)
 
+        def after_epoch(epoch, history, params):
+            if epoch % every == 0 or epoch == s["epochs"]:
+                keep(epoch, params)
+
         keep(0, params)
         message = ""
         try:
             train(params, X_train, y_train, epochs=s["epochs"], batch_size=None,
                   optimizer=Adam(s["lr"], weight_decay=s["lam"]), activation=s["activation"], dropout=s["dropout"],
-                  seed=s["seed"], train_sample=0, progress=False,
-                  callbacks=[lambda epoch, history, params: (epoch % every == 0 or epoch == s["epochs"])
-                             and keep(epoch, params)])
+                  seed=s["seed"], train_sample=0, progress=False, callbacks=[after_epoch])
             history = curves
         except DivergenceError:
             history = None

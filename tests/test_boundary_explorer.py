@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import nn_helpers as nn
 from nn_helpers import widgets as W
 from nn_helpers.widgets.boundary import COLOURS, GRID, LAMBDAS, class_regions
 
@@ -63,7 +64,7 @@ def test_the_epoch_shown_moves_without_retraining(panel):
 def test_more_epochs_retrain_and_show_the_last_one(panel):
     panel.controls["epoch"].value = 60
     panel.controls["epochs"].value = 500
-    assert panel.state["epoch"] == 500 and len(panel.state["history"].epoch) == 500
+    assert panel.state["epoch"] == 500 and panel.state["history"].epoch == list(range(0, 501, 10))
     assert panel.controls["play"].max == 500 and panel.controls["epoch"].step == 10
     assert len(panel.state["snapshots"]) == 51
 
@@ -101,3 +102,62 @@ def test_class_regions_mix_the_colours_by_probability():
     assert image.shape == (2, 2, 3) and image.min() >= 0.55 and image.max() <= 1
     assert np.allclose(image[0, 0], 0.45 * COLOURS[0] + 0.55) and np.allclose(image[0, 1], 0.45 * COLOURS[2] + 0.55)
     assert np.allclose(image[1, 0], 0.45 * (COLOURS[0] + COLOURS[1]) / 2 + 0.55)
+
+
+def test_depth_zero_disables_what_acts_on_hidden_layers(panel):
+    hidden = ("width", "activation", "dropout")
+    assert not any(panel.controls[name].disabled for name in hidden)
+    panel.controls["depth"].value = 0
+    assert all(panel.controls[name].disabled for name in hidden)
+    assert not panel.controls["lam"].disabled and not panel.controls["lr"].disabled
+    panel.controls["depth"].value = 2
+    assert not any(panel.controls[name].disabled for name in hidden)
+
+
+def test_sliders_retrain_when_released_and_the_epoch_shown_follows_the_drag(panel):
+    for name in ("noise", "n", "depth", "width", "lr", "lam", "dropout", "epochs", "seed"):
+        assert panel.controls[name].continuous_update is False, name
+    assert panel.controls["epoch"].continuous_update is True  # redraws only: cheap enough to follow
+
+
+def test_set_changes_several_settings_and_trains_once(panel, monkeypatch):
+    runs = []
+    train = type(panel).retrain
+    monkeypatch.setattr(type(panel), "retrain", lambda self: (runs.append(self.settings()), train(self)))
+    panel.set(dataset="moons", noise=0.3, n=100, depth=3, width=16)
+    assert len(runs) == 1 and runs[0]["dataset"] == "moons" and runs[0]["width"] == 16
+    st = panel.state
+    assert st["layer_sizes"] == [2, 16, 16, 16, 2] and len(st["X_train"]) == 100
+    assert "network 2-16-16-16-2" in panel.text.value
+    panel.controls["seed"].value = 1  # one control: still one training run
+    assert len(runs) == 2
+
+
+def test_set_names_an_unknown_setting(panel):
+    with pytest.raises(ValueError, match="hidden_layers: not a setting.*depth"):
+        panel.set(hidden_layers=3)
+
+
+def test_the_readout_shows_the_accuracies_of_the_state(panel):
+    st = panel.state
+    assert f"training accuracy {100 * st['train_acc']:.1f}%" in panel.text.value
+    assert f"held-out accuracy {100 * st['test_acc']:.1f}%" in panel.text.value
+    panel.controls["epoch"].value = 0
+    assert f"training accuracy {100 * panel.state['train_acc']:.1f}%" in panel.text.value
+    assert panel.text.value.startswith("<div>epoch 0 of 300")
+
+
+def test_the_loss_curves_are_the_losses_of_the_snapshots(panel):
+    st = panel.state
+    history = st["history"]
+    assert history.epoch == sorted(st["snapshots"]) and history.epoch[0] == 0 and history.epoch[-1] == 300
+    for epoch, train_loss, val_loss, val_acc in zip(history.epoch, history.train_loss, history.val_loss,
+                                                     history.val_acc):
+        params = st["snapshots"][epoch]
+        probs = nn.predict_proba(params, st["X_train"])
+        assert np.isclose(train_loss, -np.log(probs[np.arange(200), st["y_train"]]).mean(), rtol=1e-4)
+        test_probs = nn.predict_proba(params, st["X_test"])
+        assert np.isclose(val_loss, -np.log(test_probs[np.arange(200), st["y_test"]]).mean(), rtol=1e-4)
+        assert val_acc == (test_probs.argmax(1) == st["y_test"]).mean()
+    assert history.val_loss[0] > 1 > 0.2 > history.val_loss[-1]  # untrained (3 classes: about ln 3) -> trained
+    assert st["test_acc"] == history.val_acc[-1]

@@ -1,8 +1,9 @@
 """The 2-D playground: a small network trained on toy points, its class regions drawn as colours.
 
 Every settings change trains a new network from scratch (full-batch Adam on ``toy_data`` points, one
-step per epoch) and keeps a copy of its parameters at ``FRAMES`` moments of the training; Play and
-Step then show the network at those moments, so the boundary moves as it learns without retraining.
+step per epoch) and keeps a copy of its parameters, with their losses, at ``FRAMES`` moments of the
+training; the loss curves are drawn through these moments, and Play and Step show the network at
+them, so the boundary moves as it learns without retraining.
 """
 
 from __future__ import annotations
@@ -15,13 +16,17 @@ from matplotlib.lines import Line2D
 from ..network import init_params, predict_proba
 from ..optimizers import Adam
 from ..toy_data import BOX, DATASETS, toy_data
-from ..training import DivergenceError, train
+from ..training import DivergenceError, History, evaluate, train
 from ._panel import Panel, slider_style
 
 LAMBDAS = (0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)  #: choices of the L2 lambda slider
 COLOURS = np.array([[0.84, 0.15, 0.16], [0.12, 0.47, 0.71], [0.17, 0.63, 0.17]])  # red, blue, green
 FRAMES = 50  # parameter snapshots per training run: what Play and Step show
 GRID = 120  # grid points per axis for the class regions
+COLUMN = 425  # px: two columns of controls side by side fit in JupyterLab in a window 1300 px wide
+#: The controls that define a training run: changing one trains a new network.
+SETTINGS = ("dataset", "noise", "n", "depth", "width", "activation", "lr", "lam", "dropout", "epochs", "seed")
+HIDDEN = ("width", "activation", "dropout")  # act on hidden layers only: disabled at depth 0
 
 
 def class_regions(probs: np.ndarray, grid: int) -> np.ndarray:
@@ -35,7 +40,7 @@ class BoundaryExplorer(Panel):
     name = "boundary-explorer"
 
     def __init__(self, dataset="spiral", depth=1, seed=0):
-        style = slider_style()
+        style = {**slider_style(), "layout": widgets.Layout(width=f"{COLUMN - 10}px")}
         controls = {
             "dataset": widgets.Dropdown(options=DATASETS, value=dataset, description="data set", **style),
             "noise": widgets.FloatSlider(0.1, min=0.0, max=0.5, step=0.05, description="noise", **style),
@@ -59,47 +64,78 @@ class BoundaryExplorer(Panel):
         self.link = widgets.link((controls["play"], "value"), (controls["epoch"], "value"))
         controls["step"].on_click(lambda button: self.step())
         self.quiet = False  # True while retrain() moves the epoch slider itself
-        for name in ("dataset", "noise", "n", "depth", "width", "activation", "lr", "lam", "dropout",
-                     "epochs", "seed"):
-            controls[name].observe(lambda change: self.retrain(), names="value")
+        self.holding = False  # True while set() changes several settings at once
+        for name in SETTINGS:
+            if hasattr(controls[name], "continuous_update"):
+                controls[name].continuous_update = False  # retrain once on release, not at every value dragged over
+            controls[name].observe(lambda change: self.holding or self.retrain(), names="value")
         controls["epoch"].observe(lambda change: self.quiet or self.update(), names="value")
         self.retrain()
 
     def layout(self) -> list:
         c = self.controls
-        column = widgets.Layout(width="490px")
+        column = widgets.Layout(width=f"{COLUMN}px", flex="0 0 auto")  # never squeezed below its sliders
         data = widgets.VBox([widgets.HTML("<b>Data</b>"), c["dataset"], c["noise"], c["n"], c["seed"],
                              widgets.HTML("<b>Training</b>"), c["lr"], c["epochs"]], layout=column)
         net = widgets.VBox([widgets.HTML("<b>Network</b>"), c["depth"], c["width"], c["activation"],
                             widgets.HTML("<b>Regularisation</b>"), c["lam"], c["dropout"]], layout=column)
         play = widgets.HBox([c["play"], c["step"], c["epoch"]])
-        return [widgets.HBox([data, net]), play, self.text, self.figure]
+        columns = widgets.HBox([data, net], layout=widgets.Layout(flex_flow="row wrap"))  # narrow: one below the other
+        return [columns, play, self.text, self.figure]
 
     def settings(self) -> dict:
-        names = ("dataset", "noise", "n", "depth", "width", "activation", "lr", "lam", "dropout", "epochs", "seed")
-        return {name: self.controls[name].value for name in names}
+        return {name: self.controls[name].value for name in SETTINGS}
+
+    def set(self, **settings) -> None:
+        """Change several settings and train once, e.g. ``panel.set(dataset="moons", depth=3)``
+        (setting the controls one by one would train a network after each)."""
+        unknown = sorted(set(settings) - set(SETTINGS))
+        if unknown:
+            raise ValueError(f"set() got {', '.join(unknown)}: not a setting of the boundary explorer; "
+                             f"the settings are {', '.join(SETTINGS)}.")
+        self.holding = True
+        try:
+            for name, value in settings.items():
+                self.controls[name].value = value
+        finally:
+            self.holding = False
+        self.retrain()
 
     def retrain(self) -> None:
         """A setting changed: new points, a new network, trained from scratch; show its last epoch."""
         s = self.settings()
+        for name in HIDDEN:  # softmax regression has no hidden layer for them to act on
+            self.controls[name].disabled = s["depth"] == 0
         X, y = toy_data(s["dataset"], 2 * s["n"], s["noise"], s["seed"])
         X_train, y_train, X_test, y_test = X[: s["n"]], y[: s["n"]], X[s["n"] :], y[s["n"] :]
         K = int(y.max()) + 1
         sizes = [2] + [s["width"]] * s["depth"] + [K]
         params = init_params(sizes, seed=s["seed"])
         every = max(1, s["epochs"] // FRAMES)
-        snapshots = {0: params}
+        snapshots, curves = {}, History()
 
-        def keep(epoch, history, params):
+        def keep(epoch, params):
+            """A copy of the weights, and their losses: measured at the snapshots only, not after every
+            epoch, which would double the time of a training run."""
+            snapshots[epoch] = {k: v.copy() for k, v in params.items()}
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                train_loss, train_acc = evaluate(params, X_train, y_train, s["activation"])
+                val_loss, val_acc = evaluate(params, X_test, y_test, s["activation"])
+            for name, value in (("epoch", epoch), ("train_loss", train_loss), ("train_acc", train_acc),
+                                ("val_loss", val_loss), ("val_acc", val_acc)):
+                getattr(curves, name).append(value)
+
+        def after_epoch(epoch, history, params):
             if epoch % every == 0 or epoch == s["epochs"]:
-                snapshots[epoch] = {k: v.copy() for k, v in params.items()}
+                keep(epoch, params)
 
+        keep(0, params)
         message = ""
         try:
-            _, history = train(params, X_train, y_train, X_val=X_test, y_val=y_test, epochs=s["epochs"],
-                               batch_size=None, optimizer=Adam(s["lr"], weight_decay=s["lam"]),
-                               activation=s["activation"], dropout=s["dropout"], seed=s["seed"],
-                               callbacks=[keep], progress=False)
+            train(params, X_train, y_train, epochs=s["epochs"], batch_size=None,
+                  optimizer=Adam(s["lr"], weight_decay=s["lam"]), activation=s["activation"], dropout=s["dropout"],
+                  seed=s["seed"], train_sample=0, progress=False, callbacks=[after_epoch])
+            history = curves
         except DivergenceError:
             history = None
             message = "the loss diverged: try a smaller learning rate."
@@ -171,10 +207,15 @@ def boundary_explorer(dataset: str = "spiral", depth: int = 1, seed: int = 0) ->
     weights and dropout), ``depth`` (hidden layers, 0-4: 0 is softmax regression), ``width`` (units per
     hidden layer), ``activation``, ``lr`` (Adam's learning rate, full batch: one step per epoch), ``lam``
     (the L2 lambda, weight decay), ``dropout`` (p), ``epochs``; ``play``, ``step`` and ``epoch`` show
-    the network during its training (each change of another control trains a new one).
+    the network during its training (each change of another control trains a new one; a slider trains
+    when released, not at every value it is dragged over). At depth 0, ``width``, ``activation`` and
+    ``dropout`` are disabled: there is no hidden layer for them to act on. ``panel.set(**settings)``
+    changes several settings and trains once.
 
     State: ``settings``, ``layer_sizes``, ``n_params``, ``X_train``, ``y_train``, ``X_test``, ``y_test``,
-    ``history`` (the training's :class:`History`), ``epoch`` (shown), ``probs`` (GRID, GRID, K) (the
+    ``history`` (a :class:`History` of the snapshots: ``epoch`` 0, ..., ``epochs``, and the loss and
+    accuracy of each on the training and the held-out points; None when the training diverged),
+    ``snapshots`` (epoch -> parameters), ``epoch`` (shown), ``probs`` (GRID, GRID, K) (the
     class probabilities on the grid drawn), ``train_acc``, ``test_acc``, ``message``.
     """
     return BoundaryExplorer(dataset, depth, seed)

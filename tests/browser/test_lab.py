@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from browser_helpers import (draw_stroke, expect, expect_new_figure, figure_src, panel, readout,
-                             save_screenshot, type_into_slider)
+from browser_helpers import (draw_stroke, expect, expect_new_figure, figure_src, panel, press_on_slider,
+                             readout, save_screenshot, slider, type_into_slider)
 
 SEVEN = [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]  # a 7, as fractions of the canvas
 
@@ -64,3 +64,30 @@ def test_slider_in_lab(lab_page, lab):
     type_into_slider(box, "temperature", 0.1)
     expect(readout(box)).to_have_text("probabilities: 1.000, 0.000, 0.000")
     expect_new_figure(box, src)
+
+
+def test_boundary_explorer_in_lab(lab_page, lab):
+    """The playground's first panel in JupyterLab: the depth and the lambda slider (a SelectionSlider,
+    moved by the arrow keys) each train a new network, and the figure and the readout change."""
+    run_notebook(lab_page, lab, "playground.ipynb")
+    box = panel(lab_page, "boundary-explorer")
+    expect(readout(box)).to_contain_text("network 2-32-3, 195 parameters")
+    expect(lab_page.locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator[data-status='idle']")).to_be_visible()
+    for label in ("noise", "learning rate", "hidden layers", "L2 lambda"):  # each within its column
+        assert slider(box, label).locator(".widget-readout").evaluate("""e => e.getBoundingClientRect().right
+            <= e.closest('.widget-vbox').getBoundingClientRect().right + 1"""), f"{label}: readout outside its column"
+    src, before = figure_src(box), readout(box).inner_text()
+    press_on_slider(box, "hidden layers", "ArrowRight")  # 1 -> 2 hidden layers
+    expect(readout(box)).to_contain_text("network 2-32-32-3, 1,251 parameters")
+    expect_new_figure(box, src)
+    src, deeper = figure_src(box), readout(box).inner_text()
+    press_on_slider(box, "L2 lambda", "ArrowRight", 7)  # 0 -> 0.1: the weights decay to nothing
+    expect(slider(box, "L2 lambda").locator(".widget-readout")).to_have_text("0.1")
+    expect(readout(box)).not_to_have_text(deeper)
+    expect_new_figure(box, src)
+    expect(readout(box)).to_contain_text(re.compile(r"training accuracy [1-6]\d\.\d%"))  # below 70%
+    save_screenshot(box, "lab_boundary_explorer")
+    press_on_slider(box, "L2 lambda", "Home")
+    press_on_slider(box, "hidden layers", "ArrowLeft")
+    expect(readout(box)).to_have_text(before)  # the same network as at the start: seeded
+    assert not lab_page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()

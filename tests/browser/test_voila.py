@@ -1,12 +1,14 @@
 """The playground app in Voila: every panel reacts to its controls in a real browser."""
 
+import re
+
 import pytest
 
 from browser_helpers import (draw_stroke, expect, expect_new_figure, figure_src, number_after, panel,
-                             press_on_slider, readout, save_screenshot, type_into_slider)
+                             press_on_slider, readout, save_screenshot, slider, type_into_slider)
 
-PANELS = ["digit-browser", "init-explorer", "softmax-explorer", "step-explorer", "training-panel",
-          "threshold-explorer", "drawing-pad"]
+PANELS = ["boundary-explorer", "digit-browser", "init-explorer", "softmax-explorer", "step-explorer",
+          "training-panel", "threshold-explorer", "drawing-pad"]
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +25,47 @@ def voila_page(browser, voila):
         expect(readout(panel(page, name))).not_to_be_empty()
     yield page
     page.close()
+
+
+def test_boundary_explorer_depth_and_lambda(voila_page):
+    """The first panel: a move of the depth slider or of the lambda slider (a SelectionSlider, moved by
+    the arrow keys) trains a new network, and the figure and the readout change."""
+    box = panel(voila_page, "boundary-explorer")
+    expect(readout(box)).to_contain_text("epoch 300 of 300")
+    expect(readout(box)).to_contain_text("network 2-32-3, 195 parameters")
+    assert number_after(readout(box).inner_text(), "training accuracy") > 95
+    src = figure_src(box)
+    press_on_slider(box, "hidden layers", "ArrowLeft")  # 1 -> 0: softmax regression
+    expect(readout(box)).to_contain_text("network 2-3, 9 parameters")
+    assert number_after(readout(box).inner_text(), "training accuracy") < 70
+    expect(slider(box, "units per layer").locator(".noUi-target")).to_have_attribute("disabled", "true")
+    expect_new_figure(box, src)
+    src = figure_src(box)
+    press_on_slider(box, "hidden layers", "ArrowRight")
+    expect(readout(box)).to_contain_text("network 2-32-3, 195 parameters")
+    expect_new_figure(box, src)
+    src, before = figure_src(box), readout(box).inner_text()
+    press_on_slider(box, "L2 lambda", "ArrowRight", 6)  # 0 -> 0.03: too strong, the spiral is lost
+    expect(slider(box, "L2 lambda").locator(".widget-readout")).to_have_text("0.03")
+    expect(readout(box)).not_to_have_text(before)
+    expect_new_figure(box, src)
+    expect(readout(box)).to_contain_text(re.compile(r"training accuracy [1-6]\d\.\d%"))  # below 70%
+    save_screenshot(box, "voila_boundary_explorer")
+    press_on_slider(box, "L2 lambda", "Home")
+    expect(readout(box)).to_have_text(before)  # the same network again: seeded
+
+
+def test_boundary_explorer_step_and_play(voila_page):
+    box = panel(voila_page, "boundary-explorer")
+    press_on_slider(box, "epoch shown", "Home")
+    expect(readout(box)).to_contain_text("epoch 0 of 300")
+    box.get_by_role("button", name="Step").click()
+    expect(readout(box)).to_contain_text("epoch 6 of 300")
+    src = figure_src(box)
+    box.locator(".widget-play button").first.click()  # Play: from epoch 6 to the last, without retraining
+    expect_new_figure(box, src)
+    expect(readout(box)).to_contain_text("epoch 300 of 300", timeout=120_000)
+    expect(slider(box, "epoch shown").locator(".widget-readout")).to_have_text("300")
 
 
 def test_digit_browser(voila_page):

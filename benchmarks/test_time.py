@@ -5,6 +5,8 @@
     python benchmarks/test_time.py --update    # also store the per-file CPU seconds in test_times.json,
                                                # which conftest.py uses to start the slowest files first
     python benchmarks/test_time.py --json out.json -- -k softmax   # after `--`: more pytest arguments
+    python benchmarks/test_time.py --plan [WORKERS]   # no run: how conftest.py's order spreads the stored
+                                               # seconds over WORKERS (2) workers, and the longest worker
 
 Wall time is what a teacher waits; it depends on what else the machine runs. CPU time (user + sys of
 dev.py test and everything it started: workers, kernels, browsers) depends much less on that, so
@@ -29,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TIMES = ROOT / "benchmarks" / "test_times.json"
 CPU_LINE = re.compile(r"^cpu-s\s+(\d+(?:\.\d+)?) (\S+)$")
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s (?:setup|call|teardown)\s+(\S+?)(?:::.*)?$")
+#: As in conftest.py: notebook 07 runs right after 06, on the same worker.
+RUNS_AFTER = {"notebooks/07_evaluation.ipynb": "notebooks/06_training.ipynb"}
 SUMMARY = re.compile(r"^=+ (.*\d+ (?:passed|failed).*) in [\d.]+s")
 
 
@@ -89,12 +93,39 @@ def report(result: dict) -> None:
         print(result["tail"])
 
 
+def plan(times: dict, workers: int) -> list:
+    """What each worker runs and for how long, when the work units of conftest.py (a file, or 06 with 07
+    after it) go, slowest first, each to the worker that is free first (as --dist loadfile hands them
+    out): a list of (seconds, [unit, ...]) per worker. The longest is the wall time's lower bound."""
+    units: dict = {}
+    for path, seconds in times.items():
+        unit = RUNS_AFTER.get(path, path)
+        units[unit] = units.get(unit, 0.0) + seconds
+    loads = [[0.0, []] for _ in range(workers)]
+    for unit, seconds in sorted(units.items(), key=lambda item: -item[1]):
+        free = min(loads, key=lambda load: load[0])
+        free[0] += seconds
+        free[1].append(unit)
+    return [(round(seconds, 1), names) for seconds, names in loads]
+
+
+def report_plan(times: dict, workers: int) -> None:
+    print(f"{sum(times.values()):.0f} s in all (benchmarks/test_times.json), over {workers} workers:")
+    for seconds, names in plan(times, workers):
+        print(f"{seconds:6.1f} s: " + ", ".join(f"{Path(n).name} {sum(t for p, t in times.items() if RUNS_AFTER.get(p, p) == n):.0f}"
+                                        for n in names[:6]) + (f", and {len(names) - 6} more" if len(names) > 6 else ""))
+
+
 def main(argv=None):
     """Our options (--update, --json OUT, --help); every other argument goes to pytest, in order."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if "-h" in argv or "--help" in argv:
         sys.exit(__doc__)
     argv = [a for a in argv if a != "--"]
+    if "--plan" in argv:
+        rest = argv[argv.index("--plan") + 1:]
+        report_plan(json.loads(TIMES.read_text(encoding="utf-8")), int(rest[0]) if rest else 2)
+        return 0
     update = "--update" in argv
     json_out = Path(argv[argv.index("--json") + 1]) if "--json" in argv else None
     if json_out:

@@ -140,3 +140,10 @@ def test_parallel_runs_keep_a_notebook_whole_and_07_after_06():
         times["notebooks/06_training.ipynb"] + times["notebooks/07_evaluation.ipynb"]
     assert all(path.split("::")[0] == path and (ROOT / path).exists() for path in times), \
         "benchmarks/test_times.json names a file that is gone: python benchmarks/test_time.py --update"
+    spec = importlib.util.spec_from_file_location("test_time", ROOT / "benchmarks" / "test_time.py")
+    test_time = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(test_time)
+    assert test_time.RUNS_AFTER == root_conftest.RUNS_AFTER, "benchmarks/test_time.py --plan must pair files as conftest.py does"
+    workers = test_time.plan({"a.py": 6.0, "b.py": 3.0, "c.py": 2.0, "d.py": 2.0, **{p: 4.0 for p in root_conftest.RUNS_AFTER.values()},
+                              **{p: 1.0 for p in root_conftest.RUNS_AFTER}}, 2)
+    assert workers == [(10.0, ["a.py", "c.py", "d.py"]), (8.0, ["notebooks/06_training.ipynb", "b.py"])]   # 06 + 07: 5 s

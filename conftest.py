@@ -8,13 +8,14 @@ unit tests' fixtures).
   worker (a notebook is one kernel), notebook 07 runs on the worker that ran 06 right after it (07 reads
   the ../output/steps.json that 06 writes, and would retrain every step without it), and the slowest
   files start first, from the per-file times in benchmarks/test_times.json (benchmarks/test_time.py
-  measures them), so no long notebook starts last.
+  measures them; a notebook not measured yet counts what its stored run took), so no long notebook starts last.
 """
 
 import json
 import os
 import shutil
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -41,10 +42,35 @@ def work_unit(nodeid: str) -> str:
     return RUNS_AFTER.get(path, path)
 
 
+def stored_run_seconds(path: Path) -> float:
+    """For a notebook that test_times.json does not know yet (a new one): the seconds its cells took when it
+    was last executed (nbconvert keeps each cell's start and end in its metadata), plus 1 s for the kernel.
+    So a new long notebook starts early instead of last, where it would make the run's long tail."""
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError):
+        return 1.0
+    seconds = 1.0
+    for cell in cells:
+        run = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in run and "shell.execute_reply" in run:
+            start, end = (datetime.fromisoformat(run[key].replace("Z", "+00:00"))
+                          for key in ("iopub.execute_input", "shell.execute_reply"))
+            seconds += max(0.0, (end - start).total_seconds())
+    return seconds
+
+
+def file_seconds(path: str, times: dict) -> float:
+    """A file's measured seconds; unmeasured: a notebook's stored run (above), any other file 1 s."""
+    if path in times:
+        return times[path]
+    return stored_run_seconds(ROOT / path) if path.endswith(".ipynb") else 1.0
+
+
 def unit_seconds(units) -> dict:
-    """Measured seconds of each work unit (a unit with no measurement counts as 1 s)."""
+    """Measured (or, for a new notebook, estimated) seconds of each work unit."""
     times = json.loads(TIMES.read_text(encoding="utf-8")) if TIMES.exists() else {}
-    return {unit: sum(times.get(path, 1.0) for path in {unit, *[p for p, u in RUNS_AFTER.items() if u == unit]})
+    return {unit: sum(file_seconds(path, times) for path in {unit, *[p for p, u in RUNS_AFTER.items() if u == unit]})
             for unit in units}
 
 

@@ -81,9 +81,21 @@ def test_the_stored_capstone_says_what_is_missing():
     assert "  backward: exercise 2 of notebook 04\n" in text and "  train_epoch: exercise 3 of notebook 05\n" in text
 
 
-def test_the_solutions_of_02_to_05_train_a_network_of_their_own_to_97_percent(learner_dir):
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory):
+    """One kernel solves the exercises of 02-05 and runs the capstone, then exits: its outputs, the checks
+    (name, cell index) and the learner folder its kept code is in. Two tests share this run (it is the
+    file's cost: the capstone trains for about 20 s)."""
+    folder = tmp_path_factory.mktemp("learner-capstone")
     sources, checks = solved_run()
-    outputs = execute(sources + capstone_cells())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NN_LEARNER_DIR", str(folder))           # the kernel inherits it
+        outputs = execute(sources + capstone_cells())
+    return outputs, checks, folder
+
+
+def test_the_solutions_of_02_to_05_train_a_network_of_their_own_to_97_percent(solved):
+    outputs, checks, learner_dir = solved
     for name, i in checks:
         assert outputs[i].startswith(f"{name}: correct!") and "Kept in my_network.py" in outputs[i], outputs[i]
     kept = (learner_dir / "my_network.py").read_text(encoding="utf-8")
@@ -97,9 +109,8 @@ def test_the_solutions_of_02_to_05_train_a_network_of_their_own_to_97_percent(le
     print(f"capstone: validation accuracy {accuracies[-1]:.4f} after {seconds:.0f} s")   # as notebook 05 quotes it
 
 
-def test_the_kept_code_survives_a_kernel_restart(learner_dir):
-    sources, checks = solved_run()
-    execute(sources)                                       # one kernel solves everything, then exits
+def test_the_kept_code_survives_a_kernel_restart(solved, monkeypatch):
+    monkeypatch.setenv("NN_LEARNER_DIR", str(solved[2]))   # where the kernel of `solved` kept everything
     progress = execute(["from nn_helpers import check", 'check.progress("05")', 'check.progress("04")',
                         "net = check.my_network(['layer', 'train_epoch', 'momentum_step'])\nprint(net.missing)"])
     for out, key in zip(progress[1:3], ["05", "04"]):

@@ -5,7 +5,9 @@ notebooks as they are, and the solutions in the ``<details>`` blocks, put into t
 checker.
 
 The solved run is quick: it executes, per notebook, only its import cell and its exercise cells (each
-checker builds its own cases), not the whole notebook, which nbval already runs.
+checker builds its own cases), not the whole notebook, which nbval already runs. The notebooks share one
+kernel (its start-up was nearly all of the run's time); each starts from an empty namespace, a freshly
+imported nn_helpers (no verdicts of another notebook) and a learner folder of its own.
 """
 
 import importlib.util
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_client import KernelManager
 from nbclient import NotebookClient
 
 from nn_helpers import check
@@ -174,12 +177,31 @@ def test_nothing_else_uses_the_learners_functions(key):
             assert not used, f"{path.name}: cell {i} uses {used}; exercises must stay independent"
 
 
+@pytest.fixture(scope="module")
+def kernel():
+    """One kernel for the solved runs of all the notebooks, in notebooks/ as theirs would be."""
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(cwd=str(ROOT / "notebooks"))
+    yield km
+    km.shutdown_kernel(now=True)
+
+
+#: The first cell of each solved run: what a fresh kernel would be, in the test's own learner folder.
+FRESH = """%reset -f
+import os as _os, sys as _sys
+_stale = [name for name in _sys.modules if name.split(".")[0] == "nn_helpers"]
+[_sys.modules.pop(name) for name in _stale]
+_os.environ["NN_LEARNER_DIR"] = {folder!r}
+del _os, _sys, _stale"""
+
+
 @pytest.mark.parametrize("key", sorted(check.EXERCISES))
-def test_the_solutions_satisfy_every_checker(key):
+def test_the_solutions_satisfy_every_checker(key, kernel, learner_dir):
     path = NOTEBOOKS[key]
     nb = nbformat.read(path, as_version=4)
     imports = next(c for c in nb.cells if c.cell_type == "code" and "import nn_helpers as nn" in c.source)
     small = nbformat.v4.new_notebook(metadata=nb.metadata)
+    small.cells.append(nbformat.v4.new_code_cell(FRESH.format(folder=str(learner_dir))))
     small.cells.append(nbformat.v4.new_code_cell(imports.source))
     solutions = {c.metadata.exercise.name: solution_code(c) for c in nb.cells
                  if c.get("metadata", {}).get("exercise", {}).get("part") == "solution"}
@@ -191,8 +213,12 @@ def test_the_solutions_satisfy_every_checker(key):
         elif part in ("check", "count"):
             small.cells.append(nbformat.v4.new_code_cell(c.source))
             names.append(c.metadata.exercise.name)
-    NotebookClient(small, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    client = NotebookClient(small, km=kernel, timeout=300)
+    try:
+        client.execute()
+    finally:
+        if client.kc is not None:
+            client.kc.stop_channels()
     printed = {name: "".join(out.get("text", "") for out in c.outputs)
                for name, c in zip(names, [c for c in small.cells if c.source.startswith("ok = check.")
                                           or c.source.startswith("check.progress")])}
@@ -200,3 +226,4 @@ def test_the_solutions_satisfy_every_checker(key):
         assert printed[name].startswith(f"{name}: correct!"), printed[name]
     n = len(check.EXERCISES[key])
     assert printed["progress"] == f"{n} of {n} exercises solved in this notebook. All done, well done!\n", printed
+    assert (learner_dir / "my_network.py").is_file(), "the accepted functions are kept in the test's own folder"

@@ -140,3 +140,33 @@ def test_parallel_runs_keep_a_notebook_whole_and_07_after_06():
         times["notebooks/06_training.ipynb"] + times["notebooks/07_evaluation.ipynb"]
     assert all(path.split("::")[0] == path and (ROOT / path).exists() for path in times), \
         "benchmarks/test_times.json names a file that is gone: python benchmarks/test_time.py --update"
+    assert root_conftest.file_seconds("tests/test_dev.py", {}) == 1.0                    # unmeasured: 1 s
+    assert root_conftest.file_seconds("notebooks/06_training.ipynb", {}) > 10             # unmeasured: its stored run
+    assert root_conftest.file_seconds("notebooks/06_training.ipynb", {"notebooks/06_training.ipynb": 3.0}) == 3.0
+
+
+def test_a_new_notebook_counts_its_stored_run(tmp_path):
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+    root_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(root_conftest)
+    run = lambda start, end: {"execution": {"iopub.execute_input": f"2026-01-01T10:00:{start}Z",
+                                            "shell.execute_reply": f"2026-01-01T10:00:{end}Z"}}
+    cells = [{"cell_type": "code", "metadata": run("01.000000", "03.500000")}, {"cell_type": "markdown", "metadata": {}},
+             {"cell_type": "code", "metadata": run("04.000000", "04.500000")}, {"cell_type": "code", "metadata": {}}]
+    (tmp_path / "new.ipynb").write_text(json.dumps({"cells": cells}), encoding="utf-8")
+    assert root_conftest.stored_run_seconds(tmp_path / "new.ipynb") == 1.0 + 2.5 + 0.5    # the kernel, then each cell
+    (tmp_path / "broken.ipynb").write_text("{", encoding="utf-8")
+    assert root_conftest.stored_run_seconds(tmp_path / "broken.ipynb") == 1.0
+
+
+def test_the_plan_pairs_06_and_07_as_conftest_does():
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+    root_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(root_conftest)
+    spec = importlib.util.spec_from_file_location("test_time", ROOT / "benchmarks" / "test_time.py")
+    test_time = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(test_time)
+    assert test_time.RUNS_AFTER == root_conftest.RUNS_AFTER, "benchmarks/test_time.py --plan must pair files as conftest.py does"
+    workers = test_time.plan({"a.py": 6.0, "b.py": 3.0, "c.py": 2.0, "d.py": 2.0, **{p: 4.0 for p in root_conftest.RUNS_AFTER.values()},
+                              **{p: 1.0 for p in root_conftest.RUNS_AFTER}}, 2)
+    assert workers == [(10.0, ["a.py", "c.py", "d.py"]), (8.0, ["notebooks/06_training.ipynb", "b.py"])]   # 06 + 07: 5 s

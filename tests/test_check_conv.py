@@ -15,7 +15,7 @@ def padded(X, pad):
 
 # --- conv_forward, written from the formula ----------------------------------------------------------------
 
-def conv_forward_with(flip=False, use_pad=True, size_plus=1, bias="once", swap=False):
+def conv_forward_with(flip=False, use_pad=True, size_plus=1, bias="once", swap=False, step=None):
     def conv(X, W, b, stride, pad):
         n, C, H, Wd = X.shape
         F, _, R, _ = W.shape
@@ -29,7 +29,8 @@ def conv_forward_with(flip=False, use_pad=True, size_plus=1, bias="once", swap=F
             for f in range(F):
                 for r in range(H_out):
                     for c in range(W_out):
-                        window = Xp[i, :, r * stride:r * stride + R, c * stride:c * stride + R]
+                        S = stride if step is None else step
+                        window = Xp[i, :, r * S:r * S + R, c * S:c * S + R]
                         if bias == "inside":
                             Z[i, f, r, c] = np.sum(window * kernels[f] + b[f])
                         else:
@@ -57,7 +58,7 @@ def conv_forward_no_stride(X, W, b, stride, pad):
 
 # --- conv_backward ------------------------------------------------------------------------------------------
 
-def conv_backward_with(dX_op="add", flip=False, dW_batch="sum", db_axes=(0, 2, 3), crop=True):
+def conv_backward_with(dX_op="add", flip=False, dW_batch="sum", db_axes=(0, 2, 3), crop=True, step=None):
     def backward(dZ, X, W, stride, pad):
         n, C, H, Wd = X.shape
         F, _, R, _ = W.shape
@@ -69,7 +70,8 @@ def conv_backward_with(dX_op="add", flip=False, dW_batch="sum", db_axes=(0, 2, 3
             for f in range(F):
                 for r in range(dZ.shape[2]):
                     for c in range(dZ.shape[3]):
-                        rows, cols = slice(r * stride, r * stride + R), slice(c * stride, c * stride + R)
+                        S = stride if step is None else step
+                        rows, cols = slice(r * S, r * S + R), slice(c * S, c * S + R)
                         if dX_op == "add":
                             dXp[i, :, rows, cols] += kernels[f] * dZ[i, f, r, c]
                         else:
@@ -177,6 +179,7 @@ MISTAKES = {
     "padding ignored": (check.conv_forward, conv_forward_with(use_pad=False), "padding is ignored"),
     "output size without the +1": (check.conv_forward, conv_forward_with(size_plus=0), "off by one"),
     "stride ignored": (check.conv_forward, conv_forward_no_stride, "the stride is ignored"),
+    "windows not moved by the stride": (check.conv_forward, conv_forward_with(step=1), "do not move by the stride"),
     "height and width swapped": (check.conv_forward, conv_forward_with(swap=True), "height and width are swapped"),
     "bias forgotten": (check.conv_forward, conv_forward_with(bias=None), "the bias is missing"),
     "bias inside the sum": (check.conv_forward, conv_forward_with(bias="inside"), "once per product"),
@@ -193,6 +196,8 @@ MISTAKES = {
     "db not summed over the positions": (check.conv_backward, conv_backward_with(db_axes=0),
                                          "db is not summed over the positions"),
     "db averaged": (check.conv_backward, conv_backward_db_mean, "db is divided by n"),
+    "backward windows not moved by the stride": (check.conv_backward, conv_backward_with(step=1),
+                                                 "do not move by the stride"),
     "every tied maximum": (check.maxpool_backward, maxpool_backward_with("all ties"), "every tied maximum"),
     "spread over the window": (check.maxpool_backward, maxpool_backward_with("spread"), "spread evenly"),
     "copied to the window": (check.maxpool_backward, maxpool_backward_with("copied"), "every entry of the window"),

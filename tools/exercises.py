@@ -420,6 +420,86 @@ EXERCISES = {
            '''    D = (rng.random(A.shape) >= p) / (1 - p)  # kept with probability 1 - p, then scaled up
     return A * D, D''', before=True),
     ],
+    "11_convolutional_networks.ipynb": [
+        ex("def conv_loops(", "conv_forward",
+           "Before you read the next cell, which does it: write `my_conv_forward(X, W, b, stride, pad)`, the formula "
+           "above for a whole batch. `X` `(n, C, H, W)` holds $n$ images of $C$ channels, `W` `(F, C, R, R)` the $F$ "
+           "kernels, `b` `(F,)` one bias per filter; `stride` is $S$ and `pad` is $P$ (zeros on every side of each "
+           "image). Return `Z` `(n, F, H_out, W_out)` with $H_\\text{out} = (H + 2P - R)/S + 1$, and the same for "
+           "the width. Read the kernel as it is, not flipped (a cross-correlation, as every framework computes it). "
+           "Loops over the samples, filters and output positions are fine: the checker's images are small. It "
+           "tries stride 2, padding 1 and 2, several channels, non-square images and a batch of one.",
+           "Work out the output size first, with integer division. Pad once, before any loop, on the last two "
+           "axes only (`np.pad` takes one `(before, after)` pair per axis). Each output entry is then one window "
+           "of the padded image: all $C$ channels, $R$ rows starting at row $S y$, $R$ columns starting at "
+           "column $S x$. Multiply it entry by entry with filter $f$, sum everything, and add $b_f$ once.",
+           "def my_conv_forward(X, W, b, stride, pad):",
+           """    n, C, H_in, W_in = X.shape
+    F, _, R, _ = W.shape
+    H_out = (H_in + 2 * pad - R) // stride + 1
+    W_out = (W_in + 2 * pad - R) // stride + 1
+    Xp = np.pad(X, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    Z = np.zeros((n, F, H_out, W_out))
+    for i in range(n):
+        for f in range(F):
+            for y in range(H_out):
+                for x in range(W_out):
+                    window = Xp[i, :, stride * y : stride * y + R, stride * x : stride * x + R]
+                    Z[i, f, y, x] = np.sum(window * W[f]) + b[f]
+    return Z""", before=True),
+        ex("def conv_backward_offsets(", "conv_backward",
+           "Before you read the next cell: write `my_conv_backward(dZ, X, W, stride, pad)`, the three gradients "
+           "derived above, and return `(dX, dW, db)`, of the shapes of `X` `(n, C, H, W)`, `W` `(F, C, R, R)` "
+           "and `(F,)`. `dZ` `(n, F, H_out, W_out)` is the gradient of the loss with respect to the output of "
+           "the convolution of `X` with the kernels `W`, stride `stride` and padding `pad` (the bias enters none "
+           "of the three). Loops over the samples, filters and output positions are fine. The checker tries "
+           "stride 2 with a 3 x 3 kernel (windows that overlap), padding, several samples and channels, and "
+           "non-square images.",
+           "Loop as the forward pass does, with the same window of the padded input at each output position. "
+           "That window was multiplied by filter $f$ and scaled the output by `dZ[i, f, y, x]`: so filter $f$'s "
+           "gradient collects that number times the window, and the window's place in a padded `dXp` collects "
+           "it times the filter. Both collect from many positions, so they grow, never get overwritten. At the "
+           "end cut the $P$ border rows and columns off `dXp`; `db` needs no loop, only a sum over three axes.",
+           "def my_conv_backward(dZ, X, W, stride, pad):",
+           """    n, C, H_in, W_in = X.shape
+    F, _, R, _ = W.shape
+    _, _, H_out, W_out = dZ.shape
+    Xp = np.pad(X, [(0, 0), (0, 0), (pad, pad), (pad, pad)])
+    dXp, dW = np.zeros(Xp.shape), np.zeros(W.shape)
+    for i in range(n):
+        for f in range(F):
+            for y in range(H_out):
+                for x in range(W_out):
+                    rows = slice(stride * y, stride * y + R)
+                    cols = slice(stride * x, stride * x + R)
+                    dW[f] += dZ[i, f, y, x] * Xp[i, :, rows, cols]
+                    dXp[i, :, rows, cols] += dZ[i, f, y, x] * W[f]
+    db = dZ.sum(axis=(0, 2, 3))
+    return dXp[:, :, pad : pad + H_in, pad : pad + W_in], dW, db""", before=True),
+        ex("def maxpool_backward_argmax(", "maxpool_backward",
+           "Before you read the next cell: write `my_maxpool_backward(dA, X, size)`, the backward pass of max "
+           "pooling over `size` x `size` windows (stride `size`). `X` `(n, C, H, W)` is the pooling's input, "
+           "`dA` `(n, C, H / size, W / size)` the gradient with respect to its output; return `dX` of the "
+           "shape of `X`. Each window's `dA` goes to one entry, its maximum; at a tie, to one of the tied "
+           "maxima (the first, as `np.argmax` picks it) or split evenly among them, as the answer above "
+           "explains. Every other entry gets 0. The checker's inputs come after ReLU, with many tied windows, "
+           "and include 3 x 3 windows and non-square images.",
+           "Loop over the samples, the channels and the windows. `np.argmax` of a window gives the position of "
+           "its first maximum as one number, counted over the flattened window; `np.unravel_index` turns that "
+           "number into a row and a column inside the window. Add the window's top-left corner to find the "
+           "entry of `dX` that receives the window's `dA`.",
+           "def my_maxpool_backward(dA, X, size):",
+           """    n, C, H, W = X.shape
+    dX = np.zeros(X.shape)
+    for i in range(n):
+        for c in range(C):
+            for y in range(H // size):
+                for x in range(W // size):
+                    window = X[i, c, size * y : size * (y + 1), size * x : size * (x + 1)]
+                    r, s = np.unravel_index(np.argmax(window), window.shape)
+                    dX[i, c, size * y + r, size * x + s] = dA[i, c, y, x]
+    return dX""", before=True),
+    ],
     "12_automatic_differentiation.ipynb": [
         ex("Subtraction, division and negation need no closure of their own", "value_mul",
            "Write `my_value_mul(a, b)`, the multiplication of two `Value`s, in the shape of `__add__` above. First "

@@ -118,6 +118,17 @@ def _without_bias(X, W, b, stride, pad):
     return _conv(X, W, np.zeros_like(b), stride, pad)
 
 
+def _unstrided(X, W, b, stride, pad):
+    """The right output size, but output (y, x) reads the window at (y, x) instead of (S y, S x)."""
+    Ho, Wo = _out_size(*X.shape[2:], W.shape[2], stride, pad)
+    return _conv(X, W, b, 1, pad)[:, :, :Ho, :Wo]
+
+
+UNSTRIDED = ("the windows do not move by the stride: output (y, x) reads the window whose top-left corner is at "
+             "row y, column x of the padded input, but with stride S it starts at row S y, column S x. The output "
+             "size is right; the window's position is not")
+
+
 CROSS_CORRELATION = ("Z[i, f, y, x] = sum over the channels c and the offsets r, s of Xp[i, c, S y + r, S x + s] "
                      "W[f, c, r, s] + b[f]")
 
@@ -143,6 +154,7 @@ def conv_forward(fn) -> bool:
          "map f"),
         (lambda X, W, b, S, P: _without_bias(X, W, b, S, P) + b.sum(),
          "every filter gets the sum of all the biases: filter f adds only its own b[f]"),
+        (_unstrided, UNSTRIDED),
     ]
     return _run("conv_forward", fn, cases, _sizes_first(against(_conv, mistakes)), "nn.conv2d_forward")
 
@@ -176,6 +188,14 @@ def _assigned(dZ, X, W, stride, pad, also_dW=False):
                     if also_dW:
                         dW[f] = Xp[(i, slice(None), *window)] * dZ[i, f, r, c]
     return dXp[:, :, pad:pad + H, pad:pad + Wd], dW, dZ.sum(axis=(0, 2, 3))
+
+
+def _unstrided_backward(dZ, X, W, stride, pad):
+    """The gradients of :func:`_unstrided`: windows at (y, x) instead of (S y, S x)."""
+    Ho, Wo = _out_size(*X.shape[2:], W.shape[2], 1, pad)
+    dZ_full = np.zeros((*dZ.shape[:2], Ho, Wo))
+    dZ_full[:, :, :dZ.shape[2], :dZ.shape[3]] = dZ
+    return _conv_backward(dZ_full, X, W, 1, pad)
 
 
 def _replace(item, value_of):
@@ -246,6 +266,8 @@ def conv_backward(fn) -> bool:
          "over the samples and positions"),
         (_replace(2, lambda dZ, X, W, S, P, g: dZ[-1].sum(axis=(1, 2))),
          "the gradient db holds the last sample's sum only: db[f] sums dZ over every sample and position"),
+        (_unstrided_backward, UNSTRIDED + " (in dW and dX alike: the windows of the backward pass are the forward "
+                                          "pass's)"),
     ]
     diagnose = against(lambda *args: _conv_backward(*args), mistakes)
 

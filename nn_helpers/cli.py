@@ -91,9 +91,9 @@ def recipe_settings(args) -> dict:
 def cmd_train(args) -> int:
     t0 = time.perf_counter()
     r = recipe_settings(args)
+    params, model = build_model(r, seed=args.seed, activation=args.activation)   # settings it cannot take: fail first
     X_train, y_train, X_val, y_val, X_test, test_labels = load_split(r["val"], seed=args.seed,
                                                                     data_dir=args.data_dir)
-    params, model = build_model(r, seed=args.seed, activation=args.activation, n_features=X_train.shape[1])
     regularization = ", ".join(([f"dropout {r['dropout']:g}"] if r["dropout"] else [])
                                + ([f"shifts of up to {r['augment']} px"] if r["augment"] else [])
                                + ([f"weight decay {r['weight_decay']:g}"] if r["weight_decay"] else []))

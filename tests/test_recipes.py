@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pytest
 
 import nn_helpers as nn
 from nn_helpers import recipes
@@ -35,3 +36,61 @@ def test_result_row_reads_train_and_val_from_the_history_and_measures_test():
     assert recipes.result_row(step, params, history, X[:40], y[:40], X[40:], y[40:], X_test, y_test)["train_acc"] \
         == nn.evaluate(params, X[:40], y[:40])[1]
 
+
+
+def small_images(n=40, seed=0):
+    """Feature rows (n, 784) of random 28x28 images and labels, as load_split gives MNIST."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, size=(n, 784)).astype(np.float32) / 255, rng.integers(0, 10, size=n)
+
+
+def test_describe_keeps_the_mlp_lines_and_names_the_cnn():
+    assert recipes.describe(recipes.FINAL) == "784-256-10, he init, momentum lr 0.1 (cosine), batch 128"
+    assert recipes.describe(recipes.CNN_RECIPE) == (
+        "conv 32 3x3, pool, conv 64 3x3, pool, 128, 10, he init, adam lr 0.002 (cosine), batch 128, dropout 0.25, "
+        "shifts of up to 1 px, 2 threads of 1 BLAS thread")
+    assert recipes.RECIPES["cnn"] is recipes.CNN_RECIPE and recipes.is_cnn(recipes.CNN_RECIPE)
+    assert not any(recipes.is_cnn(step) for step in [*recipes.STEPS, recipes.BEST])
+
+
+def test_cnn_step_trains_the_cnn_on_images(monkeypatch):
+    X, y = small_images()
+    step = {**recipes.CNN_RECIPE, "filters": [2, 3], "hidden": [4], "epochs": 2, "batch_size": 16}
+    images = recipes.model_inputs(step, X)
+    assert images.shape == (40, 1, 28, 28) and np.shares_memory(images, X)   # a view
+    assert recipes.model_inputs(recipes.FINAL, X) is X and recipes.model_inputs(step, None) is None
+    params, history = recipes.train_step(step, X[:30], y[:30], X[30:], y[30:])
+    assert params["W1"].shape == (2, 1, 3, 3) and params["W2"].shape == (3, 2, 3, 3)
+    assert params["W3"].shape == (7 * 7 * 3, 4) and params["W4"].shape == (4, 10)
+    assert len(history) == 2 and math.isnan(history.train_acc[-1])           # train_sample 0: no after-epoch pass
+    row = recipes.result_row(step, params, history, X[:30], y[:30], X[30:], y[30:], X, y)
+    assert row["val_acc"] == history.val_acc[-1] and row["configuration"].startswith("conv 2 3x3, pool, conv 3 3x3")
+    assert row["train_acc"] == nn.evaluate(params, images[:30], y[:30], model=nn.CNN())[1]
+    assert row["test_acc"] == recipes.accuracy_on(step, params, X, y)
+
+
+def test_workers_are_at_most_the_cores(monkeypatch):
+    assert recipes.workers(recipes.FINAL) == 1
+    monkeypatch.setattr(recipes, "cores", lambda: 1)
+    assert recipes.workers(recipes.CNN_RECIPE) == 1
+    assert recipes.build_model(recipes.CNN_RECIPE)[1].workers == 1
+    monkeypatch.setattr(recipes, "cores", lambda: 8)
+    assert recipes.workers(recipes.CNN_RECIPE) == 2 and recipes.build_model(recipes.CNN_RECIPE)[1].workers == 2
+
+
+def test_blas_threads_without_threadpoolctl_changes_nothing_and_says_so(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)                # import threadpoolctl -> ImportError
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    with recipes.blas_threads(1):
+        info = recipes.blas_info()
+    assert "OPENBLAS_NUM_THREADS=1" in info and "threadpoolctl not installed" in info
+
+
+def test_blas_threads_sets_one_thread_with_threadpoolctl():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with recipes.blas_threads(1):
+        inside = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+        assert "1 thread" in recipes.blas_info()
+    assert inside and set(inside) == {1}

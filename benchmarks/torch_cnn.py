@@ -1,7 +1,8 @@
 """One epoch of ``--recipe cnn``'s network in NumPy (nn_helpers) and the same network in PyTorch on the CPU,
 back to back in one run: both times and their ratio (the goal: NumPy at most 2x PyTorch's time).
 
-    /tmp/torchvenv/bin/python benchmarks/torch_cnn.py           # about 2-3 minutes on 2 cores
+    /tmp/torchvenv/bin/python benchmarks/torch_cnn.py                        # about 2-3 minutes on 2 cores
+    /tmp/torchvenv/bin/python benchmarks/torch_cnn.py --threads 1 --append   # one core each, a run added to the JSON
 
 torch is not a dependency of the project: install it into a venv of its own, with nn_helpers beside it:
 
@@ -16,6 +17,11 @@ ReLU, dropout 0.25, dense 10, softmax cross-entropy; float32, batch 128, Adam lr
 threads that each use one BLAS thread (threadpoolctl); PyTorch runs ``torch.set_num_threads(2)`` (intra-op
 threads, one inter-op thread). Both start from a warm-up batch, so first-call costs are not counted. Times
 are wall seconds and the process's CPU seconds (user + system, all threads) over the epoch.
+
+On a machine that other jobs share, PyTorch's 2 OpenMP threads wait for each other at every operation by
+spinning: when one of them loses its core, the other burns CPU waiting, so both its CPU and its wall time
+grow far more than ours (measured: a batch took 128 instead of 55 CPU-ms). ``OMP_WAIT_POLICY=PASSIVE`` or
+``--threads 1`` avoid that; on a quiet machine the default is the fair comparison.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-THREADS = 2
+THREADS = 2      # the default of --threads
 
 
 def timed(fn) -> dict:
@@ -40,13 +46,13 @@ def timed(fn) -> dict:
     return {"wall_seconds": time.perf_counter() - wall, "cpu_seconds": time.process_time() - cpu, **out}
 
 
-def numpy_epoch(X: np.ndarray, y: np.ndarray, seed: int) -> dict:
+def numpy_epoch(X: np.ndarray, y: np.ndarray, seed: int, threads: int = THREADS) -> dict:
     """One epoch of ``recipes.CNN_RECIPE`` with ``nn.train`` (no after-epoch pass, no progress bar)."""
     import nn_helpers as nn
     from nn_helpers import recipes
     from nn_helpers.augment import shifts
 
-    step = {**recipes.CNN_RECIPE, "workers": THREADS}
+    step = {**recipes.CNN_RECIPE, "workers": threads}
     params, model = recipes.build_model(step, seed=seed)
     images = recipes.model_inputs(step, X)
     with recipes.blas_threads(1):
@@ -103,7 +109,10 @@ def torch_epoch(torch, X: np.ndarray, y: np.ndarray, seed: int) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=THREADS,
+                   help="cores for each side: CNN(workers=N) of 1 BLAS thread each, torch.set_num_threads(N)")
     p.add_argument("--json", default=str(HERE / "torch_cnn.json"), help="where to write the results")
+    p.add_argument("--append", action="store_true", help="add this run to the runs already in --json")
     args = p.parse_args(argv)
     try:
         import torch
@@ -113,7 +122,7 @@ def main(argv=None) -> int:
               "torch numpy threadpoolctl; /tmp/torchvenv/bin/pip install --no-deps -e .) and run this script "
               "with that venv's python.", file=sys.stderr)
         return 2
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(args.threads)
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:                                     # already set in this process
@@ -122,7 +131,7 @@ def main(argv=None) -> int:
 
     X, y, _, _, _, _ = recipes.load_split(0)
     load_avg = os.getloadavg()
-    ours = numpy_epoch(X, y, args.seed)
+    ours = numpy_epoch(X, y, args.seed, args.threads)
     print(f"nn_helpers: {ours['wall_seconds']:.1f} s wall, {ours['cpu_seconds']:.1f} CPU-s "
           f"(loss {ours['running_loss']:.4f}; {ours['threads']}; {ours['blas']})", flush=True)
     theirs = torch_epoch(torch, X, y, args.seed)
@@ -131,11 +140,14 @@ def main(argv=None) -> int:
     ratio = {k: ours[k] / theirs[k] for k in ("wall_seconds", "cpu_seconds")}
     print(f"ratio nn_helpers / PyTorch: {ratio['wall_seconds']:.2f} (wall), {ratio['cpu_seconds']:.2f} (CPU); "
           f"goal <= 2", flush=True)
-    data = {"machine": {"platform": platform.platform(), "cores": os.cpu_count(), "loadavg_at_start": load_avg,
-                        **{k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE")}},
+    run = {"machine": {"platform": platform.platform(), "cores": os.cpu_count(), "loadavg_at_start": load_avg,
+                        **{k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
+                                                          "OMP_WAIT_POLICY")}},
             "epoch": {"images": len(X), "batch_size": 128, "seed": args.seed}, "nn_helpers": ours, "torch": theirs,
             "ratio": ratio}
-    Path(args.json).write_text(json.dumps(data, indent=1), encoding="utf-8")
+    path = Path(args.json)
+    runs = json.loads(path.read_text(encoding="utf-8"))["runs"] if args.append and path.is_file() else []
+    path.write_text(json.dumps({"runs": [*runs, run]}, indent=1), encoding="utf-8")
     return 0
 
 

@@ -5,6 +5,7 @@ import pytest
 
 import nn_helpers as nn
 from nn_helpers import recipes
+from nn_helpers.augment import shifts
 
 
 def small_data(n=60, seed=0):
@@ -94,3 +95,14 @@ def test_blas_threads_sets_one_thread_with_threadpoolctl():
         inside = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
         assert "1 thread" in recipes.blas_info()
     assert inside and set(inside) == {1}
+
+
+def test_an_mlp_step_trains_what_nn_train_trains_with_its_settings():
+    """train_step builds the MLP model itself now: the weights must be the ones nn.train gives the settings."""
+    X, y = small_data()
+    step = {**recipes.BEST, "hidden": [8], "epochs": 2, "batch_size": 16}
+    params, _ = recipes.train_step(step, X, y, seed=3)
+    expected, _ = nn.train(nn.init_params([784, 8, 10], seed=3), X, y, epochs=2, batch_size=16,
+                           optimizer=nn.make_optimizer("momentum", 0.1), schedule="cosine", seed=3,
+                           progress=False, dropout=0.2, augment=shifts(2))
+    assert all(np.array_equal(params[k], expected[k]) for k in params)

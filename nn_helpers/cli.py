@@ -2,8 +2,8 @@
 
 ``--recipe cnn`` trains the convolutional network; it runs two threads that each use one BLAS thread, set
 through threadpoolctl when it is installed. Without threadpoolctl, start it as
-``OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python -m nn_helpers train --recipe cnn``: BLAS threads of their
-own on top of the two workers fight over the cores and make it slower."""
+``OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python -m nn_helpers train --recipe cnn``; otherwise it trains
+with one worker, since BLAS threads of their own on top of two workers fight over the cores."""
 
 from __future__ import annotations
 

@@ -100,9 +100,24 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def one_blas_thread_possible() -> bool:
+    """Whether BLAS can be held to one thread: threadpoolctl is installed, or ``OPENBLAS_NUM_THREADS``,
+    ``MKL_NUM_THREADS`` or ``OMP_NUM_THREADS`` is 1."""
+    try:
+        import threadpoolctl  # noqa: F401
+        return True
+    except ImportError:
+        return any(os.environ.get(k) == "1" for k in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"))
+
+
 def workers(step: dict) -> int:
-    """Threads that share each batch: the step's ``workers``, at most :func:`cores` (1 for an MLP)."""
-    return max(1, min(int(step.get("workers", 1)), cores())) if is_cnn(step) else 1
+    """Threads that share each batch: the step's ``workers``, at most :func:`cores` (1 for an MLP). A step that
+    wants 1 BLAS thread per worker gets 1 worker when that cannot be set (:func:`one_blas_thread_possible`):
+    two workers that each start BLAS threads of their own on the same cores run slower than one."""
+    if not is_cnn(step):
+        return 1
+    n = max(1, min(int(step.get("workers", 1)), cores()))
+    return 1 if n > 1 and step.get("blas_threads") == 1 and not one_blas_thread_possible() else n
 
 
 def blas_threads(limit: int | None):

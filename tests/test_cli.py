@@ -87,7 +87,7 @@ def small_split(monkeypatch):
 
 
 def test_recipe_cnn_trains_saves_and_evaluates_a_cnn(small_split, tmp_path, capsys):
-    from nn_helpers.recipes import cores
+    from nn_helpers.recipes import CNN_RECIPE, workers
     from nn_helpers.serialization import load_params
 
     model = tmp_path / "cnn.npz"
@@ -96,7 +96,7 @@ def test_recipe_cnn_trains_saves_and_evaluates_a_cnn(small_split, tmp_path, caps
     assert code == 0, out
     assert "network conv 32 3x3, pool, conv 64 3x3, pool, 64, 10 (relu, he init), adam lr=0.002 (cosine)" in out
     assert "1 epochs, 3000 training / 0 validation images; dropout 0.25, shifts of up to 1 px" in out
-    assert f"; {min(2, cores())} threads share each batch" in out
+    assert f"; {workers(CNN_RECIPE)} threads share each batch" in out
     assert "epoch   1  running loss" in out and "val acc" not in out      # no hold-out, no after-epoch pass
     acc = float(out.split("test accuracy ")[1].split()[0])
     assert 0.5 < acc <= 1.0                                                # 10% would be a network that learned nothing

@@ -2,6 +2,7 @@
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/cnn_recipe.py                # seeds 0 1 2: about 15 minutes, 2 cores
     OPENBLAS_NUM_THREADS=1 python benchmarks/cnn_recipe.py --seeds 0      # one run
+    OPENBLAS_NUM_THREADS=1 python benchmarks/cnn_recipe.py --seeds 1 --append   # one more, kept beside the others
     python benchmarks/cnn_recipe.py --from-json benchmarks/cnn_recipe.json  # report an earlier run, measure nothing
 
 Each run does what the command line does: load MNIST (all 60,000 training images, no hold-out), initialize
@@ -83,6 +84,7 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=None, help="change the recipe's 6 epochs (to try a variant)")
     p.add_argument("--json", default=str(HERE / "cnn_recipe.json"), help="where to write the results")
     p.add_argument("--from-json", default=None, metavar="IN", help="report an earlier run")
+    p.add_argument("--append", action="store_true", help="keep the runs already in --json and add these")
     args = p.parse_args(argv)
     if args.from_json:
         data = json.loads(Path(args.from_json).read_text(encoding="utf-8"))
@@ -92,6 +94,8 @@ def main(argv=None) -> int:
                             **{k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                                               "OPENBLAS_CORETYPE")}},
                 "runs": []}
+        if args.append and Path(args.json).is_file():
+            data["runs"] = json.loads(Path(args.json).read_text(encoding="utf-8"))["runs"]
         for seed in args.seeds:
             data["runs"].append(run(seed, args.epochs))
             Path(args.json).write_text(json.dumps(data, indent=1), encoding="utf-8")   # after each run: kept if stopped

@@ -44,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--recipe", choices=sorted(RECIPES), default="final",
                    help="final: notebook 06's 784-256-10 (98%%, seconds); best: notebook 08's 784-800-800-10 with "
                         "dropout and shifted images (98.7%%+, minutes); cnn: conv 32 3x3, pool, conv 64 3x3, pool, "
-                        "128, 10 with dropout and shifted images on all 60,000 training images (99.3%%+, about "
-                        "5 minutes on 2 cores; 2 threads of 1 BLAS thread each: without threadpoolctl installed, "
+                        "128, 10 with dropout and shifted images on all 60,000 training images (99.3%%+, 2.5-5 "
+                        "minutes on 2 cores; 2 threads of 1 BLAS thread each: without threadpoolctl installed, "
                         "set OPENBLAS_NUM_THREADS=1). The options below change one of its settings")
     # argparse.SUPPRESS: an option not given keeps the recipe's value (filled in by recipe_settings)
     t.add_argument("--hidden", type=int, nargs="+", default=argparse.SUPPRESS, metavar="H",

@@ -15,10 +15,16 @@ Every step is a dict of settings; each changes one or two things of the step bef
 and notebook 08's recipe, :data:`BEST`: a wider, deeper network that no longer overfits, thanks to
 dropout and shifted copies of the images (99.03% test accuracy with seed 0, 98.96% over 3 seeds:
 benchmarks/README.md; the 800-800 width is Simard et al.'s, 2003).
+
+:data:`CNN_RECIPE` (``--recipe cnn``) is the convolutional network of :mod:`nn_helpers.cnn`: conv 32 3x3,
+pool, conv 64 3x3, pool, dense 128 with dropout, Adam, trained on all 60,000 training images, each batch
+split between two threads (``CNN(workers=2)``) with one BLAS thread each. A step with ``"model": "cnn"``
+reads the images as (n, 1, 28, 28); every other step is an MLP on rows (n, 784).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -26,10 +32,11 @@ from pathlib import Path
 
 from .data import load_mnist, to_features, train_val_split
 from .augment import shifts
+from .cnn import CNN, init_cnn
 from .network import init_params
 from .optimizers import make_optimizer
 from .serialization import load_params, save_params
-from .training import evaluate, train
+from .training import MLP, evaluate, train
 
 ORIGINAL = {"step": "0. original tutorial", "hidden": [10], "init": "uniform", "optimizer": "sgd", "lr": 0.1,
             "batch_size": None, "epochs": 500, "schedule": "constant"}
@@ -66,37 +73,158 @@ FULL_BATCH_ROWS = 11_000
 BEST = _then(FINAL, "best: 800-800, dropout, shifts", hidden=[800, 800], epochs=20, dropout=0.2, augment=2,
              weight_decay=0.0)
 
+#: The CNN recipe (``--recipe cnn``): conv 32 3x3, pool, conv 64 3x3, pool, dense 128 (dropout 0.25), 10;
+#: Adam lr 0.002 with the cosine schedule, batch 128, shifts of up to 1 pixel, 6 epochs on all 60,000 training
+#: images (``val`` 0: no hold-out). ``workers``: threads sharing each batch (at most the cores there are), each
+#: with ``blas_threads`` BLAS threads. ``train_sample`` 0: no after-epoch pass over training images (it would
+#: add about 4 s an epoch); ``History.running_loss`` and ``running_acc`` tell how training goes. Goal: >= 99.3% test accuracy in <= 5 minutes on 2 cores (benchmarks/README.md).
+CNN_RECIPE = {"step": "cnn: conv 32-64 3x3, dropout, shifts", "model": "cnn", "filters": [32, 64], "kernel": 3,
+              "hidden": [128], "init": "he", "optimizer": "adam", "lr": 0.002, "batch_size": 128, "epochs": 6,
+              "schedule": "cosine", "dropout": 0.25, "augment": 1, "weight_decay": 0.0, "val": 0,
+              "train_sample": 0, "workers": 2, "blas_threads": 1}
+
 #: The recipes the command line offers as ``--recipe``.
-RECIPES = {"final": FINAL, "best": BEST}
+RECIPES = {"final": FINAL, "best": BEST, "cnn": CNN_RECIPE}
+
+
+def is_cnn(step: dict) -> bool:
+    """Whether ``step`` trains the CNN of :mod:`nn_helpers.cnn` (``"model": "cnn"``) rather than an MLP."""
+    return step.get("model", "mlp") == "cnn"
+
+
+def cores() -> int:
+    """The CPU cores this process may run on (its affinity where the OS tells it, else ``os.cpu_count()``)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:                                   # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def one_blas_thread_possible() -> bool:
+    """Whether BLAS can be held to one thread: threadpoolctl is installed, or ``OPENBLAS_NUM_THREADS``,
+    ``MKL_NUM_THREADS`` or ``OMP_NUM_THREADS`` is 1."""
+    try:
+        import threadpoolctl  # noqa: F401
+        return True
+    except ImportError:
+        return any(os.environ.get(k) == "1" for k in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"))
+
+
+def workers(step: dict) -> int:
+    """Threads that share each batch: the step's ``workers``, at most :func:`cores` (1 for an MLP). A step that
+    wants 1 BLAS thread per worker gets 1 worker when that cannot be set (:func:`one_blas_thread_possible`):
+    two workers that each start BLAS threads of their own on the same cores run slower than one."""
+    if not is_cnn(step):
+        return 1
+    n = max(1, min(int(step.get("workers", 1)), cores()))
+    return 1 if n > 1 and step.get("blas_threads") == 1 and not one_blas_thread_possible() else n
+
+
+def blas_threads(limit: int | None):
+    """A context in which BLAS (OpenBLAS, MKL) runs at most ``limit`` threads, through threadpoolctl when
+    it is installed; without it (or with ``limit`` None) nothing changes: set ``OPENBLAS_NUM_THREADS=1``
+    (and ``MKL_NUM_THREADS=1``) before starting Python instead. ``with blas_threads(1): ...``"""
+    if limit is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=limit, user_api="blas")
+
+
+def blas_info() -> str:
+    """Which BLAS runs and with how many threads, e.g. ``openblas 0.3.30 (Haswell kernel), 1 thread``,
+    from threadpoolctl (call it inside :func:`blas_threads`); without threadpoolctl, the environment
+    variables that set the thread count."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        env = {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
+               if k in os.environ}
+        return "BLAS threads: " + (", ".join(f"{k}={v}" for k, v in env.items()) or "not set (all cores)") \
+            + " (threadpoolctl not installed)"
+    parts = [f"{i.get('internal_api')} {i.get('version')}"
+             + (f" ({i['architecture']} kernel)" if i.get("architecture") else "")
+             + f", {i.get('num_threads')} thread{'s' if i.get('num_threads') != 1 else ''}"
+             for i in threadpool_info() if i.get("user_api") == "blas"]
+    return "; ".join(parts) or "no BLAS library found by threadpoolctl"
+
+
+def build_model(step: dict, seed: int = 0, activation: str = "relu", n_features: int = 784):
+    """The initialized parameters and the model :func:`nn_helpers.train` trains for ``step``:
+    ``(params, model)``, an :class:`~nn_helpers.training.MLP` (784-hidden...-10) or, for a CNN step, a
+    :class:`~nn_helpers.cnn.CNN` with ``init_cnn(filters, kernel, hidden[0])`` (He init, ReLU only)."""
+    if not is_cnn(step):
+        params = init_params([n_features, *step["hidden"], 10], init=step["init"], seed=seed)
+        return params, MLP(activation, step.get("dropout", 0.0))
+    if len(step["hidden"]) != 1:
+        raise ValueError(f"hidden={list(step['hidden'])}: the CNN has one dense hidden layer after its conv "
+                         f"stages; give one width, e.g. --hidden 128.")
+    if activation != "relu" or step["init"] != "he":
+        raise ValueError(f"activation={activation!r}, init={step['init']!r}: the CNN uses ReLU and He "
+                         f"initialization only; leave --activation and --init out with --recipe cnn.")
+    params = init_cnn(tuple(step["filters"]), step["kernel"], step["hidden"][0], seed=seed)
+    return params, CNN(dropout=step.get("dropout", 0.0), workers=workers(step))
+
+
+def model_inputs(step: dict, X):
+    """``X`` in the layout ``step``'s model reads: rows (n, 784) for an MLP, images (n, 1, 28, 28) for a
+    CNN (a view, no copy). None stays None."""
+    if X is None or not is_cnn(step):
+        return X
+    return X.reshape(len(X), 1, 28, 28)
+
+
+def network_name(step: dict) -> str:
+    """``784-256-10``, or for a CNN ``conv 32 3x3, pool, conv 64 3x3, pool, 128, 10``."""
+    if not is_cnn(step):
+        return "-".join(map(str, [784, *step["hidden"], 10]))
+    k = step["kernel"]
+    convs = ", ".join(f"conv {f} {k}x{k}, pool" for f in step["filters"])
+    return f"{convs}, {', '.join(map(str, step['hidden']))}, 10"
 
 
 def describe(step: dict) -> str:
     """One line, e.g. ``784-256-10, he init, momentum lr 0.1 (cosine), batch 128``."""
-    sizes = "-".join(map(str, [784, *step["hidden"], 10]))
+    sizes = network_name(step)
     batch = "full batch" if step["batch_size"] is None else f"batch {step['batch_size']}"
     schedule = " (cosine)" if step["schedule"] == "cosine" else ""
     extras = "".join([f", dropout {step['dropout']:g}" if step.get("dropout") else "",
                       f", shifts of up to {step['augment']} px" if step.get("augment") else "",
                       f", weight decay {step['weight_decay']:g}" if step.get("weight_decay") else ""])
+    if is_cnn(step):
+        extras += f", {step.get('workers', 1)} threads of {step.get('blas_threads') or 'all'} BLAS thread" \
+            + ("" if step.get("blas_threads") == 1 else "s")
     return f"{sizes}, {step['init']} init, {step['optimizer']} lr {step['lr']:g}{schedule}, {batch}{extras}"
 
 
 def train_step(step: dict, X_train, y_train, X_val=None, y_val=None, seed: int = 0, progress: bool = False,
-               callbacks=(), full_batch_rows: int | None = None):
+               callbacks=(), full_batch_rows: int | None = None, activation: str = "relu"):
     """Initialize a network with ``step``'s settings and train it: returns ``(params, history)``.
 
+    ``X_train``, ``X_val``: feature rows (n, 784), as :func:`load_split` gives them; a CNN step reads them
+    as images (:func:`model_inputs`) and trains within :func:`blas_threads` of its ``blas_threads``.
     ``full_batch_rows``: a full-batch step (``batch_size`` None) trains on the first that many rows of
     ``X_train`` only (e.g. :data:`FULL_BATCH_ROWS`); None, the default, uses them all. Mini-batch steps
     always use every row.
     """
     if full_batch_rows is not None and step["batch_size"] is None:
         X_train, y_train = X_train[:full_batch_rows], y_train[:full_batch_rows]
-    params = init_params([X_train.shape[1], *step["hidden"], 10], init=step["init"], seed=seed)
+    params, model = build_model(step, seed=seed, activation=activation, n_features=X_train.shape[1])
     optimizer = make_optimizer(step["optimizer"], step["lr"], weight_decay=step.get("weight_decay", 0.0))
-    return train(params, X_train, y_train, epochs=step["epochs"], batch_size=step["batch_size"],
-                 optimizer=optimizer, schedule=step["schedule"], X_val=X_val, y_val=y_val,
-                 seed=seed, progress=progress, callbacks=callbacks, dropout=step.get("dropout", 0.0),
-                 augment=shifts(step["augment"]) if step.get("augment") else None)
+    with blas_threads(step.get("blas_threads") if is_cnn(step) else None):
+        return train(params, model_inputs(step, X_train), y_train, epochs=step["epochs"],
+                     batch_size=step["batch_size"], optimizer=optimizer, schedule=step["schedule"],
+                     X_val=model_inputs(step, X_val), y_val=y_val, seed=seed, progress=progress,
+                     callbacks=callbacks, model=model, augment=shifts(step["augment"]) if step.get("augment") else None,
+                     train_sample=step.get("train_sample"))
+
+
+def accuracy_on(step: dict, params: dict, X, y, activation: str = "relu") -> float:
+    """The accuracy of ``step``'s trained network ``params`` on feature rows ``X`` (n, 784), labels ``y``."""
+    model = CNN() if is_cnn(step) else MLP(activation)
+    return evaluate(params, model_inputs(step, X), y, model=model)[1]
 
 
 def load_split(n_val: int = 5000, seed: int = 0, data_dir=None):
@@ -124,11 +252,11 @@ def result_row(step: dict, params, history, X_train, y_train, X_val, y_val, X_te
     ``X_train`` and ``X_val`` only when the history has none (NaN). The test accuracy is always measured here.
     """
     def last(values, X, y):
-        return values[-1] if values and math.isfinite(values[-1]) else evaluate(params, X, y)[1]
+        return values[-1] if values and math.isfinite(values[-1]) else accuracy_on(step, params, X, y)
 
     return {"step": step["step"], "configuration": describe(step),
             "train_acc": last(history.train_acc, X_train, y_train), "val_acc": last(history.val_acc, X_val, y_val),
-            "test_acc": evaluate(params, X_test, y_test)[1], "epochs": len(history)}
+            "test_acc": accuracy_on(step, params, X_test, y_test), "epochs": len(history)}
 
 
 def run_steps(steps=STEPS, seed: int = 0, verbose: bool = True, full_batch_rows: int | None = FULL_BATCH_ROWS

@@ -70,3 +70,76 @@ def test_weight_decay_flag_changes_the_result(capsys):
                      "--weight-decay", wd]) == 0
         accs.append(capsys.readouterr().out.split("test accuracy ")[1].split()[0])
     assert accs[0] != accs[1]
+
+
+@pytest.fixture
+def small_split(monkeypatch):
+    """The CLI on a slice of MNIST (3,000 training images, at most 500 held out, 1,000 test images), so a
+    CNN epoch takes a second or two; the rest of cmd_train runs as it does on the whole set."""
+    import nn_helpers.cli as cli
+    from nn_helpers import recipes
+
+    def small(n_val=5000, seed=0, data_dir=None):
+        X, y, X_val, y_val, X_test, y_test = recipes.load_split(min(n_val, 500), seed, data_dir)
+        return X[:3000], y[:3000], X_val, y_val, X_test[:1000], y_test[:1000]
+
+    monkeypatch.setattr(cli, "load_split", small)
+
+
+def test_recipe_cnn_trains_saves_and_evaluates_a_cnn(small_split, tmp_path, capsys):
+    from nn_helpers.recipes import CNN_RECIPE, workers
+    from nn_helpers.serialization import load_params
+
+    model = tmp_path / "cnn.npz"
+    code = main(["train", "--recipe", "cnn", "--epochs", "1", "--hidden", "64", "--no-progress", "--save", str(model)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "network conv 32 3x3, pool, conv 64 3x3, pool, 64, 10 (relu, he init), adam lr=0.002 (cosine)" in out
+    assert "1 epochs, 3000 training / 0 validation images; dropout 0.25, shifts of up to 1 px" in out
+    assert f"; {workers(CNN_RECIPE)} threads share each batch" in out
+    assert "epoch   1  running loss" in out and "val acc" not in out      # no hold-out, no after-epoch pass
+    acc = float(out.split("test accuracy ")[1].split()[0])
+    assert 0.5 < acc <= 1.0                                                # 10% would be a network that learned nothing
+    params, meta = load_params(model)
+    assert params["W1"].shape == (32, 1, 3, 3) and params["W3"].shape == (7 * 7 * 64, 64)
+    assert meta["config"]["model"] == "cnn" and meta["config"]["epochs"] == 1 and meta["config"]["val"] == 0
+    assert main(["evaluate", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "network conv 32 3x3, pool, conv 64 3x3, pool, 64, 10 (relu)" in out
+    assert 0.5 < float(out.split("test accuracy ")[1].split()[0]) <= 1.0 and "on 10000 images" in out
+
+
+def test_recipe_cnn_settings_and_the_flags_that_override_them():
+    from nn_helpers.cli import build_parser, recipe_settings
+    from nn_helpers.recipes import CNN_RECIPE
+
+    cnn = recipe_settings(build_parser().parse_args(["train", "--recipe", "cnn"]))
+    assert cnn == {**CNN_RECIPE, "val": 0}
+    assert (cnn["filters"], cnn["kernel"], cnn["hidden"], cnn["optimizer"], cnn["lr"], cnn["epochs"]) \
+        == ([32, 64], 3, [128], "adam", 0.002, 6)
+    changed = recipe_settings(build_parser().parse_args(["train", "--recipe", "cnn", "--epochs", "2", "--lr", "0.01",
+                                                         "--hidden", "256", "--val", "1000", "--augment", "0"]))
+    assert (changed["epochs"], changed["lr"], changed["hidden"], changed["val"], changed["augment"]) \
+        == (2, 0.01, [256], 1000, 0)
+    assert changed["filters"] == [32, 64] and changed["workers"] == 2
+    assert recipe_settings(build_parser().parse_args(["train"]))["val"] == DEFAULTS["val"] == 5000
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--hidden", "64", "32"], "the CNN has one dense hidden layer after its conv stages; give one width"),
+    (["--activation", "tanh"], "the CNN uses ReLU and He initialization only"),
+    (["--init", "xavier"], "the CNN uses ReLU and He initialization only"),
+])
+def test_recipe_cnn_refuses_what_the_cnn_cannot_do_before_loading_data(flags, message, capsys, monkeypatch):
+    import nn_helpers.cli as cli
+
+    monkeypatch.setattr(cli, "load_split", lambda *a, **k: pytest.fail("loaded the data before checking the flags"))
+    assert main(["train", "--recipe", "cnn", "--no-progress", *flags]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_help_names_the_cnn_recipe_and_its_thread_setting():
+    out = subprocess.run([sys.executable, "-m", "nn_helpers", "train", "--help"], capture_output=True, encoding="utf-8")
+    text = " ".join(out.stdout.split())
+    assert "cnn: conv 32 3x3, pool, conv 64 3x3, pool, 128, 10" in text and "OPENBLAS_NUM_THREADS=1" in text
+    assert "with --recipe cnn one number, the width of its dense layer" in text

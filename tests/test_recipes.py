@@ -1,9 +1,11 @@
 import math
 
 import numpy as np
+import pytest
 
 import nn_helpers as nn
 from nn_helpers import recipes
+from nn_helpers.augment import shifts
 
 
 def small_data(n=60, seed=0):
@@ -35,3 +37,85 @@ def test_result_row_reads_train_and_val_from_the_history_and_measures_test():
     assert recipes.result_row(step, params, history, X[:40], y[:40], X[40:], y[40:], X_test, y_test)["train_acc"] \
         == nn.evaluate(params, X[:40], y[:40])[1]
 
+
+
+def small_images(n=40, seed=0):
+    """Feature rows (n, 784) of random 28x28 images and labels, as load_split gives MNIST."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, size=(n, 784)).astype(np.float32) / 255, rng.integers(0, 10, size=n)
+
+
+def test_describe_keeps_the_mlp_lines_and_names_the_cnn():
+    assert recipes.describe(recipes.FINAL) == "784-256-10, he init, momentum lr 0.1 (cosine), batch 128"
+    assert recipes.describe(recipes.CNN_RECIPE) == (
+        "conv 32 3x3, pool, conv 64 3x3, pool, 128, 10, he init, adam lr 0.002 (cosine), batch 128, dropout 0.25, "
+        "shifts of up to 1 px, 2 threads of 1 BLAS thread")
+    assert recipes.RECIPES["cnn"] is recipes.CNN_RECIPE and recipes.is_cnn(recipes.CNN_RECIPE)
+    assert not any(recipes.is_cnn(step) for step in [*recipes.STEPS, recipes.BEST])
+
+
+def test_cnn_step_trains_the_cnn_on_images(monkeypatch):
+    X, y = small_images()
+    step = {**recipes.CNN_RECIPE, "filters": [2, 3], "hidden": [4], "epochs": 2, "batch_size": 16}
+    images = recipes.model_inputs(step, X)
+    assert images.shape == (40, 1, 28, 28) and np.shares_memory(images, X)   # a view
+    assert recipes.model_inputs(recipes.FINAL, X) is X and recipes.model_inputs(step, None) is None
+    params, history = recipes.train_step(step, X[:30], y[:30], X[30:], y[30:])
+    assert params["W1"].shape == (2, 1, 3, 3) and params["W2"].shape == (3, 2, 3, 3)
+    assert params["W3"].shape == (7 * 7 * 3, 4) and params["W4"].shape == (4, 10)
+    assert len(history) == 2 and math.isnan(history.train_acc[-1])           # train_sample 0: no after-epoch pass
+    row = recipes.result_row(step, params, history, X[:30], y[:30], X[30:], y[30:], X, y)
+    assert row["val_acc"] == history.val_acc[-1] and row["configuration"].startswith("conv 2 3x3, pool, conv 3 3x3")
+    assert row["train_acc"] == nn.evaluate(params, images[:30], y[:30], model=nn.CNN())[1]
+    assert row["test_acc"] == recipes.accuracy_on(step, params, X, y)
+
+
+def test_workers_are_at_most_the_cores(monkeypatch):
+    assert recipes.workers(recipes.FINAL) == 1
+    monkeypatch.setattr(recipes, "cores", lambda: 1)
+    assert recipes.workers(recipes.CNN_RECIPE) == 1
+    assert recipes.build_model(recipes.CNN_RECIPE)[1].workers == 1
+    monkeypatch.setattr(recipes, "cores", lambda: 8)
+    monkeypatch.setattr(recipes, "one_blas_thread_possible", lambda: True)
+    assert recipes.workers(recipes.CNN_RECIPE) == 2 and recipes.build_model(recipes.CNN_RECIPE)[1].workers == 2
+
+
+def test_one_worker_when_blas_cannot_be_held_to_one_thread(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(recipes, "cores", lambda: 2)
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)                # import threadpoolctl -> ImportError
+    for k in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(k, raising=False)
+    assert not recipes.one_blas_thread_possible() and recipes.workers(recipes.CNN_RECIPE) == 1
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    assert recipes.one_blas_thread_possible() and recipes.workers(recipes.CNN_RECIPE) == 2
+
+
+def test_blas_threads_without_threadpoolctl_changes_nothing_and_says_so(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)                # import threadpoolctl -> ImportError
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    with recipes.blas_threads(1):
+        info = recipes.blas_info()
+    assert "OPENBLAS_NUM_THREADS=1" in info and "threadpoolctl not installed" in info
+
+
+def test_blas_threads_sets_one_thread_with_threadpoolctl():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with recipes.blas_threads(1):
+        inside = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+        assert "1 thread" in recipes.blas_info()
+    assert inside and set(inside) == {1}
+
+
+def test_an_mlp_step_trains_what_nn_train_trains_with_its_settings():
+    """train_step builds the MLP model itself now: the weights must be the ones nn.train gives the settings."""
+    X, y = small_data()
+    step = {**recipes.BEST, "hidden": [8], "epochs": 2, "batch_size": 16}
+    params, _ = recipes.train_step(step, X, y, seed=3)
+    expected, _ = nn.train(nn.init_params([784, 8, 10], seed=3), X, y, epochs=2, batch_size=16,
+                           optimizer=nn.make_optimizer("momentum", 0.1), schedule="cosine", seed=3,
+                           progress=False, dropout=0.2, augment=shifts(2))
+    assert all(np.array_equal(params[k], expected[k]) for k in params)

@@ -45,7 +45,7 @@ def test_environment_yml_matches_pyproject_and_lock():
 
 
 def test_package_imports_numpy_stack_only():
-    allowed = {"numpy", "pandas", "matplotlib", "ipywidgets", "tqdm", "IPython", "ipycanvas", "nn_helpers"}
+    allowed = {"numpy", "pandas", "matplotlib", "ipywidgets", "tqdm", "IPython", "ipycanvas", "threadpoolctl", "nn_helpers"}
     stdlib = set(sys.stdlib_module_names)
     for path in (ROOT / "nn_helpers").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

@@ -417,8 +417,8 @@ def train(
             _measure_epoch(model, params, history, train_set, val_set)
             history.seconds.append(time.perf_counter() - start)
             if run.bar is not None:
-                run.bar.set_postfix(epoch=epoch, loss=f"{running_loss:.4f}", val_acc=f"{history.val_acc[-1]:.4f}",
-                                    refresh=False)
+                shown = {"val_acc": f"{history.val_acc[-1]:.4f}"} if val_set else {"acc": f"{running_acc:.4f}"}
+                run.bar.set_postfix(epoch=epoch, loss=f"{running_loss:.4f}", **shown, refresh=False)
             for callback in callbacks:
                 callback(epoch, history, params)
     except StopTraining:

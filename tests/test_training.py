@@ -120,3 +120,15 @@ def test_bad_labels_and_arguments(subset):
         nn.train(params, X[:100], y[:100], schedule="step", progress=False)
     with pytest.raises(ValueError, match="pass both X_val and y_val"):
         nn.train(params, X[:100], y[:100], X_val=X[:10], progress=False)
+
+
+def test_the_progress_bar_shows_validation_accuracy_or_else_the_running_one(subset, capsys):
+    """Without a validation set the bar shows the batches' running accuracy, never ``val_acc=nan``."""
+    X, y, *_ = subset
+    params = nn.init_params([784, 8, 10], seed=0)
+    nn.train(params, X[:500], y[:500], epochs=1, batch_size=100, progress=True)
+    without = capsys.readouterr().err
+    nn.train(params, X[:500], y[:500], X_val=X[500:700], y_val=y[500:700], epochs=1, batch_size=100, progress=True)
+    with_val = capsys.readouterr().err
+    assert "acc=" in without and "val_acc" not in without and "nan" not in without, without
+    assert "val_acc=" in with_val and "nan" not in with_val, with_val

@@ -31,24 +31,23 @@ HERE = Path(__file__).resolve().parent
 
 
 def blas() -> list[dict]:
-    """threadpoolctl's view of the BLAS libraries loaded (library, version, kernel, threads), or [] without it."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return []
+    """threadpoolctl's view of the BLAS libraries loaded (library, version, kernel, threads)."""
+    from threadpoolctl import threadpool_info
+
     return [{k: i.get(k) for k in ("internal_api", "version", "architecture", "num_threads", "threading_layer")}
             for i in threadpool_info() if i.get("user_api") == "blas"]
 
 
 def run(seed: int, epochs: int | None = None) -> dict:
     from nn_helpers import recipes
+    from nn_helpers.threads import blas_threads
 
     step = recipes.CNN_RECIPE if epochs is None else {**recipes.CNN_RECIPE, "epochs": epochs}
     load_avg = os.getloadavg()
     wall0, cpu0 = time.perf_counter(), time.process_time()
     X_train, y_train, _, _, X_test, y_test = recipes.load_split(step["val"], seed=seed)
     load_seconds = time.perf_counter() - wall0
-    with recipes.blas_threads(step["blas_threads"]):
+    with blas_threads(step["blas_threads"]):
         kernel = blas()
         params, history = recipes.train_step(step, X_train, y_train, seed=seed)
         test_acc = recipes.accuracy_on(step, params, X_test, y_test)
@@ -73,7 +72,7 @@ def report(data: dict) -> None:
     print(f"{runs[0]['configuration']}, {runs[0]['epochs']} epochs on {runs[0]['training_images']} images")
     print(f"seeds {[r['seed'] for r in runs]}: test accuracy mean {statistics.mean(accs):.2f}%{spread}; "
           f"wall {min(walls):.0f}-{max(walls):.0f} s, CPU {min(cpus):.0f}-{max(cpus):.0f} s")
-    for lib in runs[0]["blas"] or [{"internal_api": "BLAS (threadpoolctl not installed)"}]:
+    for lib in runs[0]["blas"]:
         print(f"BLAS: {lib.get('internal_api')} {lib.get('version') or ''} kernel {lib.get('architecture')}, "
               f"{lib.get('num_threads')} thread(s); OPENBLAS_CORETYPE={data['machine'].get('OPENBLAS_CORETYPE')}")
 

@@ -50,13 +50,14 @@ def numpy_epoch(X: np.ndarray, y: np.ndarray, seed: int, threads: int = THREADS)
     """One epoch of ``recipes.CNN_RECIPE`` with ``nn.train`` (no after-epoch pass, no progress bar)."""
     import nn_helpers as nn
     from nn_helpers import recipes
+    from nn_helpers.threads import blas_info, blas_threads
     from nn_helpers.augment import shifts
 
     step = {**recipes.CNN_RECIPE, "workers": threads}
     params, model = recipes.build_model(step, seed=seed)
     images = recipes.model_inputs(step, X)
-    with recipes.blas_threads(1):
-        blas = recipes.blas_info()
+    with blas_threads(1):
+        blas = blas_info()
         nn.train(params, images[:256], y[:256], epochs=1, batch_size=128, optimizer="adam", lr=step["lr"],
                  model=model, train_sample=0, progress=False)                                      # warm-up
         result = timed(lambda: {"running_loss": nn.train(

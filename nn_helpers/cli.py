@@ -1,9 +1,7 @@
 """Command line: ``python -m nn_helpers train`` and ``python -m nn_helpers evaluate MODEL.npz``.
 
-``--recipe cnn`` trains the convolutional network; it runs two threads that each use one BLAS thread, set
-through threadpoolctl when it is installed. Without threadpoolctl, start it as
-``OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python -m nn_helpers train --recipe cnn``; otherwise it trains
-with one worker, since BLAS threads of their own on top of two workers fight over the cores."""
+``--recipe cnn`` trains the convolutional network: two threads share each batch, each with one BLAS thread
+(:mod:`nn_helpers.threads`)."""
 
 from __future__ import annotations
 
@@ -20,9 +18,9 @@ from .activations import ACTIVATIONS
 from .augment import shifts
 from .cnn import CNN, n_conv_layers
 from .optimizers import OPTIMIZERS, make_optimizer
-from .recipes import (FINAL, RECIPES, accuracy_on, blas_info, blas_threads, build_model, is_cnn, load_split,
-                      model_inputs, network_name)
+from .recipes import FINAL, RECIPES, accuracy_on, build_model, is_cnn, load_split, model_inputs, network_name
 from .serialization import load_params, save_params
+from .threads import blas_info, blas_threads
 from .training import DivergenceError, train
 
 # The default network reaches >= 98% test accuracy in about 4 s of training (benchmarks/README.md).
@@ -45,8 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="final: notebook 06's 784-256-10 (98%%, seconds); best: notebook 08's 784-800-800-10 with "
                         "dropout and shifted images (98.7%%+, minutes); cnn: conv 32 3x3, pool, conv 64 3x3, pool, "
                         "128, 10 with dropout and shifted images on all 60,000 training images (99.3%%+, 2.5-5 "
-                        "minutes on 2 cores; 2 threads of 1 BLAS thread each: without threadpoolctl installed, "
-                        "set OPENBLAS_NUM_THREADS=1). The options below change one of its settings")
+                        "minutes on 2 cores; 2 threads of 1 BLAS thread each). The options below change one of its settings")
     # argparse.SUPPRESS: an option not given keeps the recipe's value (filled in by recipe_settings)
     t.add_argument("--hidden", type=int, nargs="+", default=argparse.SUPPRESS, metavar="H",
                    help="hidden layer sizes, e.g. --hidden 256 or --hidden 128 64; with --recipe cnn one number, "

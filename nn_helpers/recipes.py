@@ -18,13 +18,12 @@ benchmarks/README.md; the 800-800 width is Simard et al.'s, 2003).
 
 :data:`CNN_RECIPE` (``--recipe cnn``) is the convolutional network of :mod:`nn_helpers.cnn`: conv 32 3x3,
 pool, conv 64 3x3, pool, dense 128 with dropout, Adam, trained on all 60,000 training images, each batch
-split between two threads (``CNN(workers=2)``) with one BLAS thread each. A step with ``"model": "cnn"``
-reads the images as (n, 1, 28, 28); every other step is an MLP on rows (n, 784).
+split between two threads (``CNN(workers=2)``) with one BLAS thread each (:mod:`nn_helpers.threads`). A step
+with ``"model": "cnn"`` reads the images as (n, 1, 28, 28); every other step is an MLP on rows (n, 784).
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import time
@@ -36,6 +35,7 @@ from .cnn import CNN, init_cnn
 from .network import init_params
 from .optimizers import make_optimizer
 from .serialization import load_params, save_params
+from .threads import blas_threads, cores
 from .training import MLP, evaluate, train
 
 ORIGINAL = {"step": "0. original tutorial", "hidden": [10], "init": "uniform", "optimizer": "sgd", "lr": 0.1,
@@ -92,63 +92,12 @@ def is_cnn(step: dict) -> bool:
     return step.get("model", "mlp") == "cnn"
 
 
-def cores() -> int:
-    """The CPU cores this process may run on (its affinity where the OS tells it, else ``os.cpu_count()``)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:                                   # macOS, Windows
-        return os.cpu_count() or 1
-
-
-def one_blas_thread_possible() -> bool:
-    """Whether BLAS can be held to one thread: threadpoolctl is installed, or ``OPENBLAS_NUM_THREADS``,
-    ``MKL_NUM_THREADS`` or ``OMP_NUM_THREADS`` is 1."""
-    try:
-        import threadpoolctl  # noqa: F401
-        return True
-    except ImportError:
-        return any(os.environ.get(k) == "1" for k in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"))
-
-
 def workers(step: dict) -> int:
-    """Threads that share each batch: the step's ``workers``, at most :func:`cores` (1 for an MLP). A step that
-    wants 1 BLAS thread per worker gets 1 worker when that cannot be set (:func:`one_blas_thread_possible`):
-    two workers that each start BLAS threads of their own on the same cores run slower than one."""
+    """Threads that share each batch: the step's ``workers``, at most :func:`~nn_helpers.threads.cores`
+    (1 for an MLP)."""
     if not is_cnn(step):
         return 1
-    n = max(1, min(int(step.get("workers", 1)), cores()))
-    return 1 if n > 1 and step.get("blas_threads") == 1 and not one_blas_thread_possible() else n
-
-
-def blas_threads(limit: int | None):
-    """A context in which BLAS (OpenBLAS, MKL) runs at most ``limit`` threads, through threadpoolctl when
-    it is installed; without it (or with ``limit`` None) nothing changes: set ``OPENBLAS_NUM_THREADS=1``
-    (and ``MKL_NUM_THREADS=1``) before starting Python instead. ``with blas_threads(1): ...``"""
-    if limit is None:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=limit, user_api="blas")
-
-
-def blas_info() -> str:
-    """Which BLAS runs and with how many threads, e.g. ``openblas 0.3.30 (Haswell kernel), 1 thread``,
-    from threadpoolctl (call it inside :func:`blas_threads`); without threadpoolctl, the environment
-    variables that set the thread count."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        env = {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
-               if k in os.environ}
-        return "BLAS threads: " + (", ".join(f"{k}={v}" for k, v in env.items()) or "not set (all cores)") \
-            + " (threadpoolctl not installed)"
-    parts = [f"{i.get('internal_api')} {i.get('version')}"
-             + (f" ({i['architecture']} kernel)" if i.get("architecture") else "")
-             + f", {i.get('num_threads')} thread{'s' if i.get('num_threads') != 1 else ''}"
-             for i in threadpool_info() if i.get("user_api") == "blas"]
-    return "; ".join(parts) or "no BLAS library found by threadpoolctl"
+    return max(1, min(int(step.get("workers", 1)), cores()))
 
 
 def build_model(step: dict, seed: int = 0, activation: str = "relu", n_features: int = 784):

@@ -141,5 +141,5 @@ def test_recipe_cnn_refuses_what_the_cnn_cannot_do_before_loading_data(flags, me
 def test_help_names_the_cnn_recipe_and_its_thread_setting():
     out = subprocess.run([sys.executable, "-m", "nn_helpers", "train", "--help"], capture_output=True, encoding="utf-8")
     text = " ".join(out.stdout.split())
-    assert "cnn: conv 32 3x3, pool, conv 64 3x3, pool, 128, 10" in text and "OPENBLAS_NUM_THREADS=1" in text
+    assert "cnn: conv 32 3x3, pool, conv 64 3x3, pool, 128, 10" in text and "2 threads of 1 BLAS thread each" in text
     assert "with --recipe cnn one number, the width of its dense layer" in text

@@ -76,38 +76,7 @@ def test_workers_are_at_most_the_cores(monkeypatch):
     assert recipes.workers(recipes.CNN_RECIPE) == 1
     assert recipes.build_model(recipes.CNN_RECIPE)[1].workers == 1
     monkeypatch.setattr(recipes, "cores", lambda: 8)
-    monkeypatch.setattr(recipes, "one_blas_thread_possible", lambda: True)
     assert recipes.workers(recipes.CNN_RECIPE) == 2 and recipes.build_model(recipes.CNN_RECIPE)[1].workers == 2
-
-
-def test_one_worker_when_blas_cannot_be_held_to_one_thread(monkeypatch):
-    import sys
-
-    monkeypatch.setattr(recipes, "cores", lambda: 2)
-    monkeypatch.setitem(sys.modules, "threadpoolctl", None)                # import threadpoolctl -> ImportError
-    for k in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
-        monkeypatch.delenv(k, raising=False)
-    assert not recipes.one_blas_thread_possible() and recipes.workers(recipes.CNN_RECIPE) == 1
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
-    assert recipes.one_blas_thread_possible() and recipes.workers(recipes.CNN_RECIPE) == 2
-
-
-def test_blas_threads_without_threadpoolctl_changes_nothing_and_says_so(monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "threadpoolctl", None)                # import threadpoolctl -> ImportError
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
-    with recipes.blas_threads(1):
-        info = recipes.blas_info()
-    assert "OPENBLAS_NUM_THREADS=1" in info and "threadpoolctl not installed" in info
-
-
-def test_blas_threads_sets_one_thread_with_threadpoolctl():
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    with recipes.blas_threads(1):
-        inside = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
-        assert "1 thread" in recipes.blas_info()
-    assert inside and set(inside) == {1}
 
 
 def test_an_mlp_step_trains_what_nn_train_trains_with_its_settings():

@@ -15,7 +15,7 @@ from matplotlib.lines import Line2D
 
 from ..network import init_params, predict_proba
 from ..optimizers import Adam
-from ..recipes import blas_threads
+from ..threads import blas_threads
 from ..toy_data import BOX, DATASETS, toy_data
 from ..training import DivergenceError, History, evaluate, train
 from ._panel import Panel, slider_style

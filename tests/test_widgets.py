@@ -296,3 +296,70 @@ def test_augment_explorer(mnist):
     assert panel.state["cut"] and "edge" in panel.text.value
     with pytest.raises(ValueError, match="uint8"):
         W.augment_explorer(nn.to_features(images[:2]), labels[:2])
+
+
+def brute_force_map(image, kernel, stride, pad):
+    """The feature map written as the definition: one window at a time."""
+    Xp = np.pad(image, pad)
+    R = kernel.shape[0]
+    H_out, W_out = (Xp.shape[0] - R) // stride + 1, (Xp.shape[1] - R) // stride + 1
+    return np.array([[(Xp[stride * y:stride * y + R, stride * x:stride * x + R] * kernel).sum()
+                      for x in range(W_out)] for y in range(H_out)])
+
+
+@pytest.mark.parametrize("R", [2, 3, 5])
+def test_feature_map_is_the_definition(mnist, R):
+    """Every stride and padding of the panel, a square and a non-square image: the map of the definition,
+    with the frameworks' floor, and the rows no window reads counted."""
+    from nn_helpers.widgets.convolution import feature_map
+    images, _, _ = mnist
+    kernel = np.random.default_rng(R).normal(size=(R, R))
+    for image in (images[0] / 255, images[1][:, 3:] / 255):
+        for S in (1, 2, 3):
+            for P in (0, 1, 2, 3):
+                Z, (used_h, used_w) = feature_map(image, kernel, S, P)
+                assert np.allclose(Z, brute_force_map(image, kernel, S, P)), (R, S, P)
+                H, Wd = image.shape
+                assert Z.shape == ((H + 2 * P - R) // S + 1, (Wd + 2 * P - R) // S + 1)
+                assert used_h == (Z.shape[0] - 1) * S + R <= H + 2 * P < used_h + S
+
+
+def test_convolution_explorer(mnist):
+    images, labels, _ = mnist
+    conv = W.convolution_explorer(images[:10], labels[:10])
+    assert "source" not in conv.controls  # no pad, no choice of source
+    assert conv.state["H_out"] == conv.state["W_out"] == 26 and conv.state["unread"] == 0
+    assert "H_out = floor((28 + 2&middot;0 &minus; 3) / 1) + 1 = <b>26</b>" in conv.text.value
+    change(conv, "stride", 2)
+    assert conv.state["H_out"] == 13 and conv.state["unread"] == 1
+    assert "the last 1 row and column of the padded image is never read" in conv.text.value
+    change(conv, "padding", 2)
+    assert conv.state["H_out"] == 15 and conv.state["unread"] == 1  # floor(29 / 2) + 1
+    change(conv, "stride", 3)
+    assert conv.state["H_out"] == 10 and conv.state["unread"] == 2  # floor(29 / 3) + 1
+    change(conv, "filter", "blur (3x3 mean)")
+    Z = conv.state["Z"]
+    assert np.allclose(Z, brute_force_map(images[0] / 255, np.full((3, 3), 1 / 9), 3, 2))
+    assert Z.min() >= 0  # a blur of ink is never negative
+    change(conv, "index", 3)
+    assert conv.state["image"] == f"test image 3 (a {labels[3]})"
+    assert "convolution explorer: blur (3x3 mean) on test image 3" in conv.title()
+
+
+def test_convolution_explorer_trained_filters_and_drawing(mnist, model):
+    images, labels, _ = mnist
+    cnn = init_cnn((4, 8), kernel=5, hidden=16, seed=0)
+    pad = W.drawing_pad(model, cnn_params=cnn)
+    conv = W.convolution_explorer(images[:10], labels[:10], cnn_params=cnn, pad=pad)
+    trained = [name for name in conv.controls["filter"].options if name.startswith("trained CNN")]
+    assert len(trained) == 4
+    change(conv, "filter", trained[2])
+    assert conv.state["R"] == 5 and conv.state["H_out"] == 24 and np.array_equal(conv.filters[trained[2]], cnn["W1"][2, 0])
+    conv.controls["source"].value = "your drawing"
+    assert conv.state["image"] == "your drawing" and not conv.state["Z"].any()  # the pad is empty
+    assert conv.controls["index"].disabled
+    pad.set_image(images[1] / 255)  # drawing on the pad redraws the panel
+    assert conv.state["Z"].any()
+    assert np.allclose(conv.state["Z"], brute_force_map(pad.state["image28"], cnn["W1"][2, 0], 1, 0))
+    conv.controls["source"].value = "test digit"
+    assert not conv.controls["index"].disabled and conv.state["image"].startswith("test image 0")

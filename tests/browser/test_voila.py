@@ -8,7 +8,7 @@ from browser_helpers import (draw_stroke, expect, expect_new_figure, figure_src,
                              press_on_slider, readout, save_screenshot, slider, type_into_slider)
 
 PANELS = ["boundary-explorer", "digit-browser", "init-explorer", "softmax-explorer", "step-explorer",
-          "training-panel", "threshold-explorer", "drawing-pad"]
+          "training-panel", "threshold-explorer", "drawing-pad", "convolution-explorer"]
 
 
 @pytest.fixture(scope="module")
@@ -154,11 +154,47 @@ def test_threshold_explorer(voila_page):
 
 def test_drawing_pad(voila_page):
     box = panel(voila_page, "drawing-pad")
-    expect(readout(box)).to_have_text("Draw a digit in the box with the mouse.")
+    expect(readout(box)).to_have_text("Draw a digit in the box with the mouse; the MLP reads it.")
     src = figure_src(box)
     draw_stroke(voila_page, box.locator("canvas").first, [(0.5, 0.15), (0.5, 0.85)])  # a 1
     expect(box.locator(".nn-prediction")).to_have_text("1")
     expect_new_figure(box, src)
+    expect(readout(box)).to_contain_text("The MLP reads")
+    box.get_by_role("button", name="CNN").click()  # notebook 09's CNN reads it instead
+    expect(readout(box)).to_contain_text("The CNN reads")
+    expect(box.locator(".nn-prediction")).to_have_text("1")
     save_screenshot(box, "voila_drawing_pad")
+    box.get_by_role("button", name="MLP").click()
     box.get_by_role("button", name="Clear").click()
-    expect(readout(box)).to_have_text("Draw a digit in the box with the mouse.")
+    expect(readout(box)).to_have_text("Draw a digit in the box with the mouse; the MLP reads it.")
+
+
+def test_convolution_explorer(voila_page):
+    """Every control of the convolution panel: stride and padding (keyboard and typing), the filter, the
+    test image, and the drawing on the pad as the source; each move redraws, and says how long it took."""
+    import time
+    box = panel(voila_page, "convolution-explorer")
+    expect(readout(box)).to_contain_text("a 26x26 feature map")
+    moves = []
+
+    def move(action, text):
+        src, start = figure_src(box), time.perf_counter()
+        action()
+        expect(readout(box)).to_contain_text(text)
+        expect_new_figure(box, src)
+        moves.append(time.perf_counter() - start)
+
+    move(lambda: press_on_slider(box, "stride S", "ArrowRight"), "a 13x13 feature map")
+    expect(readout(box)).to_contain_text("the last 1 row and column of the padded image is never read")
+    move(lambda: type_into_slider(box, "padding P", 1), "a 14x14 feature map")
+    move(lambda: press_on_slider(box, "stride S", "End"), "a 10x10 feature map")  # floor(27 / 3) + 1
+    move(lambda: box.locator("select").select_option(label="blur (3x3 mean)"), "Values from 0.00")
+    move(lambda: box.locator("select").select_option(label="trained CNN, filter 1"), "a 10x10 feature map")
+    move(lambda: type_into_slider(box, "test image", 5), "a 10x10")
+    save_screenshot(box, "voila_convolution_explorer")
+    pad = panel(voila_page, "drawing-pad")
+    draw_stroke(voila_page, pad.locator("canvas").first, [(0.5, 0.15), (0.5, 0.85)])
+    expect(pad.locator(".nn-prediction")).to_have_text("1")
+    move(lambda: box.get_by_role("button", name="your drawing").click(), "a 10x10")
+    print(f"convolution panel, seconds from a move to its new figure: {', '.join(f'{t:.2f}' for t in moves)}")
+    pad.get_by_role("button", name="Clear").click()

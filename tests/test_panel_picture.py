@@ -38,6 +38,7 @@ def every_panel(data):
         "training_panel": W.training_panel(X[:400], labels[:400], X[400:], labels[400:]),
         "drawing_pad": W.drawing_pad(params),
         "boundary_explorer": W.boundary_explorer(),
+        "convolution_explorer": W.convolution_explorer(images[:10], labels[:10]),
     }
 
 

@@ -481,6 +481,17 @@ def _own_function(name, fn, reference_name, diagnose) -> str | None:
 # The names of a tuple's items, read from the reference's ``return`` line
 
 
+def _docstring_names(frame) -> tuple | None:
+    """The names of a checker's result as its docstring gives them, ``-> ``(best_epoch, stop_epoch)````, read
+    from the checker that called ``against`` (``frame``)."""
+    checker = frame.f_globals.get(frame.f_code.co_name) if frame is not None else None
+    match = re.search(r"->\s*``\(([^()`]*)\)``", getattr(checker, "__doc__", None) or "")
+    if not match:
+        return None
+    names = tuple(n.strip() for n in match.group(1).split(","))
+    return names if all(re.fullmatch(r"[A-Za-z_][\w.]*", n) for n in names) else None
+
+
 def _return_names(fn, depth: int = 0) -> tuple | None:
     """``("dX", "dW", "db")`` when ``fn``'s last ``return`` gives a tuple of names (or attributes: ``a.grad``);
     a lambda or a function that returns a call of another function: that function's names."""
@@ -604,7 +615,7 @@ def against(reference, mistakes=(), names=None):
     (a ``(variant, message)`` pair) whose variant gives the same result or raises the same exception.
     ``names``: the names of the items of a tuple result (``("dX", "dW", "db")``); by default those of the
     reference's ``return`` line, when it returns a tuple of names."""
-    item_names = names if names is not None else _return_names(reference)
+    item_names = names if names is not None else _return_names(reference) or _docstring_names(sys._getframe(1))
 
     def diagnose(got, args, error=None):
         if error is None:
@@ -669,6 +680,8 @@ def _run(name, fn, cases, diagnose, reference_name, may_change=None):
             return _verdict(name, False, text + (f"\n  Likely cause: {hint}." if hint else ""))
         if changed:
             change = CHANGED.format(where=changed)
+            if problem and ("in place" in problem or "changes" in problem):    # the diagnosis says it already
+                return _verdict(name, False, f"{name}: not right yet on {label}.\n  {_sentence(problem)}.")
             if problem:
                 return _verdict(name, False, f"{name}: not right yet on {label}.\n  {_sentence(problem)}.\n  "
                                              f"And {change}.")
@@ -699,8 +712,10 @@ def _too_slow(name, label, slow) -> str:
 def _sentence(problem: str) -> str:
     """The diagnosis with a capital letter, unless it starts with a name from the code (b1, dZ2, W1 ...),
     whose case is part of the name."""
-    first = problem.split(maxsplit=1)[0].strip(",:;.")
-    code_name = any(c.isdigit() for c in first) or any(c.isupper() for c in first[1:])
+    raw = problem.split(maxsplit=1)[0]
+    first = raw.strip(",:;.")
+    code_name = (any(c.isdigit() for c in first) or any(c.isupper() for c in first[1:])
+                 or raw.endswith(":") and first.isidentifier() or "." in first or "_" in first)
     return problem if code_name else problem[0].upper() + problem[1:]
 
 

@@ -215,10 +215,31 @@ def _timed(fn, args):
     raise AssertionError("unreachable")
 
 
+def _missing_key(fn, args, err) -> str | None:
+    """For a KeyError on one of the dicts the function was given: which dict, and the keys it has."""
+    if not isinstance(err, KeyError) or len(err.args) != 1:
+        return None
+    key, names = err.args[0], _parameter_names(fn)
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if _is_learners(f.filename)]
+    line = frames[-1].line or "" if frames else ""
+    order = sorted(range(len(args)), key=lambda i: i >= len(names) or f"{names[i]}[" not in line)
+    for i in order:
+        arg = args[i]
+        if isinstance(arg, dict) and key not in arg and all(isinstance(k, str) for k in arg):
+            name = names[i] if i < len(names) else f"argument {i + 1}"
+            return f"{name} has no key {key!r}: its keys are {', '.join(map(repr, arg))}"
+    return None
+
+
+#: The copies the last call of ``_call_watched`` worked on (what the function left in them).
+_last_copies: tuple = ()
+
+
 def _call_watched(fn, args, may_change=()):
     """Run the learner's function on copies of ``args``: its result, and what it changed among the
     arguments it should only read (``None`` when nothing)."""
-    copies = copy.deepcopy(args)
+    global _last_copies
+    copies = _last_copies = copy.deepcopy(args)
     try:
         out = _timed(fn, copies)
     except NotImplementedError:
@@ -584,6 +605,13 @@ def _difference(got, expected, path: str = "", names=None) -> str | None:
         return f"{where}returned {_describe(got)}; expected {_describe(expected)}"
     e = np.asarray(expected, dtype=float)
     if g.shape != e.shape:
+        if e.ndim == 0 and g.size == 1:
+            return (f"{where}returned an array of shape {g.shape} holding the number; expected a plain number: "
+                    f"return float(...) of it, or index the one entry")
+        if g.size == e.size and g.ndim > e.ndim and tuple(d for d in g.shape if d != 1) == tuple(
+                d for d in e.shape if d != 1):
+            return (f"{where}the result has shape {g.shape}; expected {e.shape}: an extra axis of length 1 "
+                    f"(keepdims=True, or a reshape) that the expected result does not have")
         if g.ndim == 2 and g.shape == e.shape[::-1] and np.allclose(g.T, e, rtol=1e-4, atol=1e-6):
             return (f"{where}shapes transposed: the result is {g.shape}, the transpose of the expected "
                     f"{e.shape}. Samples are rows: X is (n, 784) and W1 is (784, d1)")
@@ -661,9 +689,25 @@ def _run(name, fn, cases, diagnose, reference_name, may_change=None):
         try:
             got, changed = _call_watched(fn, args, may_change)
             if got is None:
+                updated = _changed_argument(fn, args, _last_copies, set())
+                if updated:
+                    top = updated.split("[")[0].split(".")[0]
+                    return _verdict(name, False, f"{name}: your function returned None on {label}: it updates "
+                                                 f"{top} in place ({updated}) but returns nothing. The caller uses "
+                                                 f"what it returns: end with `return {top}`"
+                                                 + (", and the rest of the result" if len(may_change) > 1 else "")
+                                                 + ".")
                 return _verdict(name, False, f"{name}: your function returned None on {label}. "
                                              f"Did you forget the `return` line?")
-            problem = diagnose(got, args)
+            try:
+                problem = diagnose(got, args)
+            except (_Placeholder, _TooSlow):
+                raise
+            except Exception as err:
+                if _raising_line(err):         # the learner's code raised (the checker called it again)
+                    raise
+                problem = (f"returned {_describe(got)}, which cannot be read as the expected result "
+                           f"({type(err).__name__}: {err})")
         except _Placeholder:
             return _verdict(name, False, NOT_DONE.format(name=name))
         except _TooSlow as slow:
@@ -673,6 +717,7 @@ def _run(name, fn, cases, diagnose, reference_name, may_change=None):
                 hint = diagnose(None, args, error=err)
             except Exception:
                 hint = None
+            hint = hint or _missing_key(fn, args, err)
             text = f"{name}: your function raised {type(err).__name__} on {label}: {err}"
             line = _raising_line(err)
             if line:

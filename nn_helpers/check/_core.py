@@ -109,6 +109,14 @@ def _is_placeholder_body(fn) -> bool:
                for s in body)
 
 
+def _source_text(fn) -> str:
+    """The function's source, or "" when it is not available."""
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        return ""
+
+
 def _source_uses(fn, names) -> set:
     """The names among ``names`` that the function's source calls or reads as ``np.<name>`` or ``<name>``
     (``set()`` when the source is not available)."""
@@ -599,6 +607,9 @@ def _difference(got, expected, path: str = "", names=None) -> str | None:
             if problem:
                 return problem
         return None
+    if isinstance(got, tuple) and len(got) > 1 and _difference(got[0], expected) is None:
+        return (f"{where}returned a tuple of {len(got)} items whose first is the right result: return that "
+                f"alone, {_describe(expected)}")
     try:
         g = np.asarray(got, dtype=float)
     except (TypeError, ValueError):

@@ -6,7 +6,8 @@ import numpy as np
 
 from ..losses import one_hot as _one_hot
 from ..network import backward as _backward, forward as _forward
-from ._core import _ce_case, _net, _rng, _run, against
+from ._core import _call, _ce_case, _net, _rng, _run, _same, against
+from .softmax_cross_entropy import _shifted_one_hot
 
 
 def output_gradient(fn) -> bool:
@@ -14,7 +15,16 @@ def output_gradient(fn) -> bool:
     cases = [("a batch of 6", _ce_case(6, 10, 8)), ("a batch of 1", _ce_case(1, 10, 9)),
              ("a batch of 32", _ce_case(32, 10, 10))]
     Y = lambda A, y: _one_hot(y, A.shape[1], dtype=A.dtype)
+    def rows(A, y):
+        Yr = np.zeros_like(A)
+        Yr[y] = 1
+        return (A - Yr) / len(y)
+
     mistakes = [
+        (rows, "Y[y] = 1 sets whole rows of the one-hot matrix, the rows numbered by the labels: row i of Y has a "
+               "single 1, in column y[i]; index with one row number for each label, Y[np.arange(n), y]"),
+        (lambda A, y: (A - _shifted_one_hot(y, A.shape[1], A.dtype)) / len(y),
+         "the 1 is taken off in column y[i] - 1: the labels 0..9 are already the column numbers"),
         (lambda A, y: A - Y(A, y), "the 1/n is missing: the loss is the MEAN over the n samples, so each row of "
                                    "A2 - Y gets a factor 1/n; without it every gradient grows with the batch size"),
         (lambda A, y: (A - Y(A, y)) / len(y) ** 2, "1/n is applied twice: the mean's 1/n appears once in dZ2; "
@@ -44,6 +54,10 @@ def _backward_variant(bug):
         X, Z1, A1, A2 = cache["A0"], cache["Z1"], cache["A1"], cache["A2"]
         n = len(y)
         dZ2 = A2 if bug == "no labels" else A2 - _one_hot(y, A2.shape[1], dtype=A2.dtype)
+        if bug == "X not transposed":
+            dZ2 = dZ2 / n
+            dZ1 = (dZ2 @ W2.T) * (Z1 > 0)
+            return {"W1": X @ dZ1, "b1": dZ1.sum(axis=0), "W2": A1 @ dZ2, "b2": dZ2.sum(axis=0)}
         dZ2 = {"missing 1/n": dZ2, "1/n twice": dZ2 / n**2}.get(bug, dZ2 / n)
         dW2 = dZ2.T @ A1 if bug == "dW transposed" else {"A2 in dW2": A2, "Z1 in dW2": Z1}.get(bug, A1).T @ dZ2
         db = {"scalar db": lambda dZ: dZ.sum(), "db over units": lambda dZ: dZ.sum(axis=1),
@@ -91,6 +105,9 @@ def backward(fn) -> bool:
         (_backward_variant("W2 instead of W2.T"), "W2 is used where its transpose is needed in dA1: "
                                                   "(n, 10) times (10, d1) must give the (n, d1) of A1. Only W1 "
                                                   "and b1 are wrong"),
+        (_backward_variant("X not transposed"), "a layer's input is not transposed in its weight gradient: A1 @ dZ2 "
+                                                "is (n, d1) times (n, 10), which does not fit; dW2 = A1.T @ dZ2 "
+                                                "(d1, 10), the shape of W2, and dW1 = X.T @ dZ1"),
         (_backward_variant("dW transposed"), "shapes transposed: each dW is the transpose of W's shape. Each "
                                              "gradient has its parameter's shape; put the layer's input, "
                                              "transposed, on the left"),
@@ -281,6 +298,46 @@ def _numgrad_rows(view):
     return grad
 
 
+def _numgrad_precedence(f, x, h=1e-4):
+    g = np.zeros_like(x, dtype=float)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        plus = f(x)
+        x[i] = old - h
+        minus = f(x)
+        x[i] = old
+        g[i] = (plus - minus) / 2 * h
+    return g
+
+
+def _numgrad_not_a_copy(f, x, h=1e-4):
+    """``x_plus = x`` is the same array, not a copy: the two nudges cancel and the lower point is x itself."""
+    g = np.zeros_like(x, dtype=float)
+    for i in np.ndindex(x.shape):
+        x_plus = x
+        x_plus[i] += h
+        plus = f(x_plus)
+        x_minus = x
+        x_minus[i] -= h
+        minus = f(x_minus)
+        g[i] = (plus - minus) / (2 * h)
+    return g
+
+
+def _numgrad_flat_index(f, x, h=1e-4):
+    g = np.zeros_like(x, dtype=float)
+    for i in range(x.size):
+        old = x[i]
+        x[i] = old + h
+        plus = f(x)
+        x[i] = old - h
+        minus = f(x)
+        x[i] = old
+        g[i] = (plus - minus) / (2 * h)
+    return g
+
+
 def _numgrad_all_at_once(f, x, h=1e-4):
     return np.full(x.shape, (f(x + h) - f(x - h)) / (2 * h))
 
@@ -307,8 +364,31 @@ def numerical_gradient(fn) -> bool:
                               "first"),
         (_numgrad("flat"), "the gradient comes back as a flat vector: return an array of the shape of x, one "
                            "partial derivative per entry (np.zeros_like(x) keeps it)"),
+        (_numgrad_precedence, "(plus - minus) / 2 * h divides by 2 and then MULTIPLIES by h (Python reads / and * "
+                              "left to right): brackets, (plus - minus) / (2 * h)"),
+        (_numgrad_not_a_copy, "the results are half the slope: x_plus = x (and x_minus = x) is the same array, not a "
+                              "copy, so the second nudge undoes the first and the lower point is x itself. Copy "
+                              "x (x.copy()), or nudge x and put the old value back"),
+        (_numgrad_flat_index, "x[i] with i counting up to x.size indexes the rows of a 2-D x, not its entries: "
+                              "visit every entry with np.ndindex(x.shape) (an index pair for a 2-D array), or "
+                              "nudge x.reshape(-1)[i], a view of the same numbers"),
         (_numgrad_rows(view=False), rows),
         (_numgrad_rows(view=True), rows),
     ]
     reference = lambda f, x, h: 3 * x**2 + 2 * np.sum(x)
-    return _run("numerical_gradient", fn, cases, against(reference, mistakes), "the exact gradient")
+    diagnose = against(reference, mistakes)
+
+    def h_ignored(got, args, error=None):
+        problem = diagnose(got, args, error)
+        if problem and error is None and problem.startswith("wrong values"):
+            f, x, h = args
+            try:
+                other = _call(fn, (f, x, h / 10))
+            except Exception:
+                return problem
+            if _same(got, other) and not _same(other, reference(f, x, h / 10)):
+                return (f"the argument h is not used: h = {h:g} and h = {h / 10:g} give the same numbers. The "
+                        f"step is the h you are given, in both the nudge and the division by 2h")
+        return problem
+
+    return _run("numerical_gradient", fn, cases, h_ignored, "the exact gradient")

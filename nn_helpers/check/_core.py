@@ -8,6 +8,7 @@ import contextlib
 import copy
 import ctypes
 import dis
+import functools
 import importlib
 import inspect
 import linecache
@@ -107,6 +108,25 @@ def _is_placeholder_body(fn) -> bool:
     body = tree.body[0].body if tree.body and hasattr(tree.body[0], "body") else []
     return all(isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
                for s in body)
+
+
+_TREES: dict = {}
+
+
+def _tree(fn):
+    """The parsed source of ``fn`` (None when it cannot be read), kept per code object: a checker reads the same
+    reference again and again."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None
+    if code not in _TREES:
+        if len(_TREES) > 1000:
+            _TREES.clear()
+        try:
+            _TREES[code] = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+        except (OSError, TypeError, SyntaxError, IndentationError):
+            _TREES[code] = None
+    return _TREES[code]
 
 
 def _source_text(fn) -> str:
@@ -354,6 +374,7 @@ CHANGED = ("your function changes its input {where} in place: the caller's array
 # Reading the learner's code: the line that raised, the line that ran too long
 
 
+@functools.lru_cache(maxsize=1)
 def _not_learners() -> tuple:
     """Folders whose code is not the learner's: Python's own library, installed packages, this package."""
     paths = sysconfig.get_paths()
@@ -448,10 +469,7 @@ def _reads(fn, references) -> object | None:
     def is_ref(obj):
         return any(obj is r for r in references)
 
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        tree = None
+    tree = _tree(fn)
     if tree is not None:
         for node in ast.walk(tree):
             chain = []
@@ -526,9 +544,8 @@ def _return_names(fn, depth: int = 0) -> tuple | None:
     a lambda or a function that returns a call of another function: that function's names."""
     if depth > 2 or not isinstance(fn, types.FunctionType):
         return None
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError, IndentationError):
+    tree = _tree(fn)
+    if tree is None:
         return None
     if fn.__name__ == "<lambda>":
         lambdas = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)

@@ -72,8 +72,9 @@ MAY_CHANGE = {"sgd_step": {0}, "momentum_step": {0, 2}, "adam_step": {0, 2, 3}, 
 #: {function name: where it is}. Handed to its checker (``my_backward = backward_deep``), one says so and
 #: does not count. The lead extends this with the notebooks of 11 and 12.
 WORKED = {
-    "softmax": {"softmax": "notebook 03's worked softmax, right after the exercise"},
-    "backward": {"backward_2layer": "notebook 04's worked backward pass (section 7)",
+    "softmax": {"softmax": "notebook 03's worked softmax (section 1, \"The stable version\", right after the "
+                           "exercise)"},
+    "backward": {"backward_2layer": "notebook 04's worked backward pass (section 7, the famous bugs)",
                  "backward_deep": "notebook 04's backward pass for any depth (section 10)"},
     "backward_tanh": {"backward_deep": "notebook 04's backward pass for any depth and activation (section 10)"},
     "backward_deep": {"backward_deep": "notebook 04's backward pass for any depth (section 10), the worked "
@@ -734,8 +735,9 @@ def _run(name, fn, cases, diagnose, reference_name, may_change=None):
             except Exception as err:
                 if _raising_line(err):         # the learner's code raised (the checker called it again)
                     raise
+                reason = str(err).split(". ")[0]
                 problem = (f"returned {_describe(got)}, which cannot be read as the expected result "
-                           f"({type(err).__name__}: {err})")
+                           f"({type(err).__name__}: {reason})")
         except _Placeholder:
             return _verdict(name, False, NOT_DONE.format(name=name))
         except _TooSlow as slow:

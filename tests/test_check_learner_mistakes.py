@@ -176,6 +176,44 @@ def cos_linear(lr0, epoch, epochs): return lr0 * (1 - (epoch - 1) / epochs)
 def cos_np_array(lr0, epoch, epochs): return np.array([lr0 * (1 + np.cos(np.pi * (epoch - 1) / epochs)) / 2])
 
 
+def sm_sum_axis0_shift_ok(Z):
+    E = np.exp(Z - Z.max(axis=1, keepdims=True)); return E / E.sum(axis=0, keepdims=True)
+
+def bw_dA_with_W1(params, cache, y):
+    X, Z1, A1, A2 = cache["A0"], cache["Z1"], cache["A1"], cache["A2"]; n = len(y)
+    Y = np.zeros_like(A2); Y[np.arange(n), y] = 1; dZ2 = (A2 - Y) / n
+    dZ1 = dZ2 @ params["W1"].T * (Z1 > 0)
+    return {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": A1.T @ dZ2, "b2": dZ2.sum(axis=0)}
+
+def bw_dW1_with_A1(params, cache, y):
+    X, Z1, A1, A2 = cache["A0"], cache["Z1"], cache["A1"], cache["A2"]; n = len(y)
+    Y = np.zeros_like(A2); Y[np.arange(n), y] = 1; dZ2 = (A2 - Y) / n
+    dZ1 = dZ2 @ params["W2"].T * (Z1 > 0)
+    return {"W1": A1.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": A1.T @ dZ2, "b2": dZ2.sum(axis=0)}
+
+def deep_L_len(params, cache, y):
+    L = len(params); n = len(y)
+    dZ = cache[f"A{L}"].copy(); dZ[np.arange(n), y] -= 1; dZ /= n
+    g = {}
+    for l in range(L, 0, -1):
+        g[f"W{l}"] = cache[f"A{l-1}"].T @ dZ; g[f"b{l}"] = dZ.sum(0)
+        if l > 1: dZ = dZ @ params[f"W{l}"].T * (cache[f"Z{l-1}"] > 0)
+    return g
+
+def tanh_deriv_of_Z(params, cache, y):
+    X, Z1, A1, A2 = cache["A0"], cache["Z1"], cache["A1"], cache["A2"]; n = len(y)
+    Y = np.zeros_like(A2); Y[np.arange(n), y] = 1; dZ2 = (A2 - Y) / n
+    dZ1 = dZ2 @ params["W2"].T * (1 - np.tanh(Z1))**2
+    return {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": A1.T @ dZ2, "b2": dZ2.sum(axis=0)}
+
+def he_rand(n_in, n_out, seed): return np.random.default_rng(seed).random((n_in, n_out)) * np.sqrt(2 / n_in)
+
+def he_std_sqrt_nin(n_in, n_out, seed): return np.random.default_rng(seed).standard_normal((n_in, n_out)) / np.sqrt(n_in) * 2
+
+def og_A_minus_y_onehot_int(A2, y):
+    Y = np.zeros(A2.shape, dtype=int); Y[np.arange(len(y)), y] = 1; return (A2 - Y) // len(y)
+
+
 MISTAKES = {
     'parse_np_uint32': (check.parse_idx, parse_np_uint32, 'little-endian'),
     'parse_ndim_byte2': (check.parse_idx, parse_ndim_byte2, 'read from byte 2'),
@@ -221,6 +259,14 @@ MISTAKES = {
     'cos_deg': (check.cosine_lr, cos_deg, 'converted from degrees again'),
     'cos_linear': (check.cosine_lr, cos_linear, 'falls in a straight line'),
     'cos_np_array': (check.cosine_lr, cos_np_array, 'holding the number; expected a plain number'),
+    'sm_sum_axis0_shift_ok': (check.softmax, sm_sum_axis0_shift_ok, 'the sum runs down the columns (axis=0)'),
+    'bw_dA_with_W1': (check.backward, bw_dA_with_W1, 'dA1 goes back through W1'),
+    'bw_dW1_with_A1': (check.backward, bw_dW1_with_A1, 'dW1 is built from A1'),
+    'deep_L_len': (check.backward_deep, deep_L_len, 'L is len(params) // 2'),
+    'tanh_deriv_of_Z': (check.backward_tanh, tanh_deriv_of_Z, 'the square covers 1 - tanh(z)'),
+    'he_rand': (check.he_init, he_rand, 'every weight is positive'),
+    'he_std_sqrt_nin': (check.he_init, he_std_sqrt_nin, '2 / sqrt(n_in): the 2 belongs inside the root'),
+    'og_A_minus_y_onehot_int': (check.output_gradient, og_A_minus_y_onehot_int, '(A2 - Y) // n rounds every entry down'),
 }
 
 

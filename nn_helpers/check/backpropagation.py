@@ -41,6 +41,8 @@ def output_gradient(fn) -> bool:
         (lambda A, y: (A - Y(A, y)).mean(axis=0), "the rows are averaged into one: dZ2 keeps one row per sample, "
                                                   "(n, 10). The 1/n scales each row; the sum over the samples "
                                                   "comes later, in dW2 and db2"),
+        (lambda A, y: (A - Y(A, y)) // len(y), "// is integer division: (A2 - Y) // n rounds every entry down to a "
+                                               "whole number (0 or -1). Divide with /"),
         (lambda A, y: (A - Y(A, y)) / A.shape[1], "it divides by the number of classes, A2.shape[1]: the 1/n of "
                                                   "the mean counts the samples, n = len(y)"),
     ]
@@ -63,10 +65,10 @@ def _backward_variant(bug):
         db = {"scalar db": lambda dZ: dZ.sum(), "db over units": lambda dZ: dZ.sum(axis=1),
               "db mean": lambda dZ: dZ.mean(axis=0)}.get(bug, lambda dZ: dZ.sum(axis=0))
         db2 = db(dZ2)
-        dA1 = dZ2 @ W2 if bug == "W2 instead of W2.T" else dZ2 @ W2.T
+        dA1 = dZ2 @ W2 if bug == "W2 instead of W2.T" else dZ2 @ (params["W1"] if bug == "W1 in dA1" else W2).T
         dZ1 = {"no ReLU mask": lambda: dA1, "times A1": lambda: dA1 * A1,
                "ReLU of dA1": lambda: np.maximum(dA1, 0)}.get(bug, lambda: dA1 * (Z1 > 0))()
-        dW1 = dZ1.T @ X if bug == "dW transposed" else X.T @ dZ1
+        dW1 = dZ1.T @ X if bug == "dW transposed" else (A1 if bug == "A1 in dW1" else X).T @ dZ1
         db1 = db(dZ1)
         grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
         if bug == "1/n twice in dW":
@@ -105,6 +107,10 @@ def backward(fn) -> bool:
         (_backward_variant("W2 instead of W2.T"), "W2 is used where its transpose is needed in dA1: "
                                                   "(n, 10) times (10, d1) must give the (n, d1) of A1. Only W1 "
                                                   "and b1 are wrong"),
+        (_backward_variant("W1 in dA1"), "dA1 goes back through W1: the gradient reaches A1 through layer 2, "
+                                         "whose weights are W2, so dA1 = dZ2 @ W2.T"),
+        (_backward_variant("A1 in dW1"), "dW1 is built from A1, the output of layer 1: it needs the layer's input, "
+                                         "X (cache[\"A0\"]), so dW1 = X.T @ dZ1 with the shape of W1"),
         (_backward_variant("X not transposed"), "a layer's input is not transposed in its weight gradient: A1 @ dZ2 "
                                                 "is (n, d1) times (n, 10), which does not fit; dW2 = A1.T @ dZ2 "
                                                 "(d1, 10), the shape of W2, and dW1 = X.T @ dZ1"),
@@ -139,7 +145,8 @@ def _tanh_variant(slope):
         dZ1 = dA1 * {"relu": lambda: Z1 > 0, "Z1": lambda: 1 - Z1**2, "none": lambda: 1,
                      "tanh twice": lambda: 1 - np.tanh(A1) ** 2, "sigmoid": lambda: A1 * (1 - A1),
                      "no square": lambda: 1 - A1, "no labels": lambda: 1 - A1**2, "no 1 minus": lambda: A1**2,
-                     "plus": lambda: 1 + A1**2, "sech": lambda: 1 / np.cosh(Z1)}[slope]()
+                     "plus": lambda: 1 + A1**2, "sech": lambda: 1 / np.cosh(Z1),
+                     "square of 1 minus": lambda: (1 - A1) ** 2}[slope]()
         return {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": A1.T @ dZ2, "b2": dZ2.sum(axis=0)}
     return bwd
 
@@ -164,6 +171,8 @@ def backward_tanh(fn) -> bool:
         (_tanh_variant("no square"), "the square is missing: tanh'(z) = 1 - tanh(z)^2, not 1 - tanh(z)"),
         (_tanh_variant("no 1 minus"), "the slope is tanh(z)^2: tanh'(z) = 1 - tanh(z)^2, largest (1) at z = 0"),
         (_tanh_variant("plus"), "the sign is wrong: tanh'(z) = 1 - tanh(z)^2, never above 1"),
+        (_tanh_variant("square of 1 minus"), "the square covers 1 - tanh(z): (1 - tanh(z))^2 is not the slope. "
+                                             "Square tanh(z) alone, 1 - tanh(z)**2 (** binds before -)"),
         (_tanh_variant("sech"), "1 / cosh(z) is sech(z), not its square: tanh'(z) = 1 / cosh(z)^2 = 1 - tanh(z)^2"),
         (_tanh_variant("no labels"), "the one-hot labels are not subtracted: dZ2 = A2 / n is the prediction "
                                       "alone; the output layer's gradient is prediction minus truth, "
@@ -220,6 +229,11 @@ def _deep_diagnose(reference, mistakes):
                         "params (two entries per layer) and loop over every layer")
             return f"the gradients of {', '.join(missing)} are missing: every layer from L down to 1 gets its dW and db"
         named = diagnose(got, args, error)
+        L = len(params) // 2
+        if named is None and isinstance(error, KeyError) and error.args and error.args[0] in (
+                f"A{2 * L}", f"Z{2 * L}", f"W{2 * L}", f"b{2 * L}"):
+            return (f"{error.args[0]!r} is asked for in a network with L = {L} weight layers: L is len(params) // 2, "
+                    "since params holds a W and a b for each layer")
         if named is None and error is not None and len(params) != 4:
             return (f"a network with L = {len(params) // 2} weight layers: if your code is written for two layers "
                     "(A2 as the output, W2 as the last weights), read L from params, two entries per layer, and "

@@ -68,6 +68,8 @@ def _he_diagnose(fn, got, args):
         (lambda: _rng(seed).uniform(-np.sqrt(2 / n_in), np.sqrt(2 / n_in), (n_in, n_out)),
          "these are uniform weights between -sqrt(2 / n_in) and +sqrt(2 / n_in), whose standard deviation is "
          "only sqrt(2 / n_in) / sqrt(3): He draws from a normal distribution"),
+        (lambda: _rng(seed).normal(0, 2 / np.sqrt(n_in), (n_in, n_out)),
+         "the standard deviation is 2 / sqrt(n_in): the 2 belongs inside the root, sqrt(2 / n_in)"),
         (lambda: _rng(seed).random((n_in, n_out)) - 0.5,
          "these are the original tutorial's uniform weights, rand - 0.5: He draws from a normal distribution, "
          "mean 0 and standard deviation sqrt(2 / n_in)"),
@@ -90,6 +92,9 @@ def _he_diagnose(fn, got, args):
     g = np.asarray(got, dtype=float)
     if g.shape != expected.shape:
         return f"W has shape {g.shape}; expected {expected.shape} = (n_in, n_out)"
+    if g.min() >= 0 and g.max() > 0:
+        return ("every weight is positive (a uniform draw from 0..1, rng.random, scaled): He draws from a normal "
+                "distribution around 0, rng.normal(0, sqrt(2 / n_in), ...), and half the weights are negative")
     return (f"the weights have mean {g.mean():.3g} and standard deviation {g.std():.3g}; expected mean 0 and "
             f"sqrt(2 / {n_in}) = {np.sqrt(2 / n_in):.3g}")
 

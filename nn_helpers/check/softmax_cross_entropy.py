@@ -33,6 +33,9 @@ def softmax(fn) -> bool:
         (_softmax_naive, "it overflows on large logits: np.exp(1000) is inf, and inf / inf is nan. Softmax does "
                          "not change when every logit of a row shifts by the same number: shift each row so "
                          "that its largest logit is 0 before the exponential"),
+        (lambda Z: stable(np.exp(Z - Z.max(axis=1, keepdims=True)).T).T,
+         "each row is shifted by its own maximum, right, but the sum runs down the columns (axis=0): the columns "
+         "sum to 1, not the rows. The sum belongs to each row too, axis=1"),
         (lambda Z: _softmax(Z.T).T, "it normalises over the wrong axis: the columns sum to 1, not the rows. "
                                     "The max and the sum belong to each row, axis 1"),
         (lambda Z: np.exp(Z) / np.exp(Z).sum(axis=0, keepdims=True),

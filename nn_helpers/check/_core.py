@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
-import ctypes
 import dis
 import functools
 import importlib
@@ -164,8 +163,9 @@ def _stop(thread) -> None:
     """Raise ``_TimeLimit`` inside ``thread`` (CPython's asynchronous exception: it lands at the next line of
     Python the thread runs, on every OS; a thread inside one long NumPy call stops when that call returns)."""
     try:
+        import ctypes          # here: a Python without ctypes (Pyodide may lack it) still imports the checkers
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(_TimeLimit))
-    except (AttributeError, TypeError, ValueError):
+    except (ImportError, AttributeError, TypeError, ValueError):
         pass
 
 

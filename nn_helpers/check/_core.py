@@ -278,18 +278,10 @@ def _call_watched(fn, args, may_change=()):
     return out, _changed_argument(fn, args, copies, may_change)
 
 
-def _call(fn, args, may_change=None):
+def _call(fn, args):
     """Run the learner's function on copies of ``args``, with warnings silenced (the checker explains them) and
-    a time limit. With ``may_change`` (the positions it may change), an argument changed elsewhere raises
-    ``_ChangedInput``."""
-    out, changed = _call_watched(fn, args, may_change or ())
-    if changed and may_change is not None:
-        raise _ChangedInput(changed)
-    return out
-
-
-class _ChangedInput(Exception):
-    """The learner's function changed an argument it should only read."""
+    a time limit (a diagnosis calls it again this way; ``_run`` also watches what it changes)."""
+    return _call_watched(fn, args)[0]
 
 
 def _data_paths(before, after, path, seen, depth=0):

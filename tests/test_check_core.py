@@ -216,3 +216,19 @@ def test_an_endless_loop_in_a_kernel_is_stopped_and_the_kernel_goes_on(learner_d
     stopped = "".join(out.get("text", "") for out in notebook.cells[1].outputs)
     assert "still running after 1 s" in stopped and "while i < 10:" in stopped, stopped
     assert notebook.cells[2].outputs[0]["text"] == "still here False\n"
+
+
+def test_a_checkers_docstring_names_the_items_in_each_form_the_modules_use():
+    from types import SimpleNamespace
+
+    def names_of(doc):
+        def checker(fn):
+            pass
+        checker.__doc__ = doc
+        frame = SimpleNamespace(f_globals={"checker": checker}, f_code=SimpleNamespace(co_name="checker"))
+        return _core._docstring_names(frame)
+
+    assert names_of("``fn(params, grads, m, v)`` -> ``(params, m, v)``: one Adam step") == ("params", "m", "v")
+    assert names_of("``fn(dZ, X, W, stride, pad) -> (dX, dW, db)``: the gradients") == ("dX", "dW", "db")
+    assert names_of("``fn(A, B, G)``: ``(dA, dB)`` for ``C = A @ B``") == ("dA", "dB")
+    assert names_of("``fn(Z)``: row-wise probabilities ``(n, K)`` from logits ``(n, K)``") is None

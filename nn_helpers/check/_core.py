@@ -525,7 +525,10 @@ def _docstring_names(frame) -> tuple | None:
     """The names of a checker's result as its docstring gives them, ``-> ``(best_epoch, stop_epoch)````, read
     from the checker that called ``against`` (``frame``)."""
     checker = frame.f_globals.get(frame.f_code.co_name) if frame is not None else None
-    match = re.search(r"->\s*``\(([^()`]*)\)``", getattr(checker, "__doc__", None) or "")
+    doc = getattr(checker, "__doc__", None) or ""
+    # "``fn(...)`` -> ``(a, b)``", "``fn(...) -> (a, b)``" or "``fn(...)``: ``(a, b)`` for ..."
+    match = (re.search(r"->\s*(?:``)?\(([^()`]*)\)``", doc)
+             or re.match(r"\s*``fn\([^`]*\)``:\s*``\(([^()`]*)\)``", doc))
     if not match:
         return None
     names = tuple(n.strip() for n in match.group(1).split(","))

@@ -149,4 +149,6 @@ def test_each_mistake_gets_its_own_message(capsys):
 @pytest.mark.parametrize("name", ["sgd_step", "minibatches", "momentum_step", "adam_step", "cosine_lr"])
 def test_the_solutions_are_still_accepted(name, capsys):
     from tests.test_check import PACKAGE
-    assert getattr(check, name)(PACKAGE[name]) is True, capsys.readouterr().out
+    from nn_helpers.check._core import package_allowed
+    with package_allowed():
+        assert getattr(check, name)(PACKAGE[name]) is True, capsys.readouterr().out

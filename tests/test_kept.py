@@ -135,3 +135,74 @@ def test_a_fresh_notebook_says_its_count_comes_from_kept_code_and_can_start_over
     aside = list(learner_dir.glob("my_network.before-*.py"))
     assert len(aside) == 1 and "def my_softmax(" in aside[0].read_text(encoding="utf-8")   # nothing deleted
     assert "def my_softmax(" not in kept_text(learner_dir)
+
+
+# --- what is kept runs on its own (issue 29 item 10): classes and NumPy functions are imported -----------
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+from numpy import exp  # noqa: E402 (a NumPy ufunc under a name of its own, as a learner imports it)
+from numpy.lib.stride_tricks import sliding_window_view  # noqa: E402
+
+from nn_helpers.autograd import Value  # noqa: E402
+
+SHIFT = "max"
+
+
+def exp_softmax(Z):
+    E = exp(Z - getattr(Z, SHIFT)(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def windows_conv_forward(X, W, b, stride, pad):
+    Xp = np.pad(X, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    R = W.shape[2]
+    windows = sliding_window_view(Xp, (R, R), axis=(2, 3))[:, :, ::stride, ::stride]   # (n, C, H_out, W_out, R, R)
+    return np.einsum("nchwrs,fcrs->nfhw", windows, W) + b[None, :, None, None]
+
+
+def value_mul(a, b):
+    out = Value(a.data * b.data, (a, b))
+
+    def _backward():
+        a.grad += b.data * out.grad
+        b.grad += a.data * out.grad
+    out._backward = _backward
+    return out
+
+
+def run_in_a_fresh_python(learner_dir, code):
+    """``code`` run by a new Python in the learner's folder, after ``import my_network``: its output."""
+    done = subprocess.run([sys.executable, "-c", "import my_network\n" + code], cwd=learner_dir,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_kept_code_imports_the_classes_and_numpy_functions_it_uses(learner_dir, capsys):
+    solve(capsys, (check.softmax, exp_softmax), (check.conv_forward, windows_conv_forward),
+          (check.value_mul, value_mul))
+    text = kept_text(learner_dir)
+    assert "from numpy import exp\n" in text
+    assert "from numpy.lib.stride_tricks import sliding_window_view\n" in text
+    assert "from nn_helpers.autograd import Value\n" in text and "SHIFT = 'max'" in text
+    assert "not kept here" not in text, text
+    out = run_in_a_fresh_python(learner_dir, "\n".join([
+        "import numpy as np",
+        "from nn_helpers.autograd import Value",
+        "print(my_network.exp_softmax(np.zeros((1, 4))).sum())",
+        "print(my_network.windows_conv_forward(np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3)), np.zeros(1), 1, 0).sum())",
+        "a, b = Value(3.0), Value(-2.0)",
+        "out = my_network.value_mul(a, b); out.grad = 1.0; out._backward(); print(out.data, a.grad, b.grad)"]))
+    assert out.split() == ["1.0", "36.0", "-6.0", "-2.0", "3.0"], out
+    net = check.my_network(["softmax", "conv_forward", "value_mul"])    # the just-kept pieces pass again
+    assert net.missing == [] and net.problems == {}, capsys.readouterr().out
+
+
+def test_the_whole_kept_file_of_the_capstone_pieces_imports_in_a_fresh_python(learner_dir, capsys):
+    solve(capsys, (check.layer, my_layer), (check.softmax, my_softmax), (check.one_hot, my_one_hot),
+          (check.cross_entropy, my_cross_entropy), (check.backward, my_backward))
+    out = run_in_a_fresh_python(learner_dir, "import numpy as np\n"
+                                             "print(my_network.softmax(np.zeros((2, 5))).sum(axis=1))")
+    assert out.strip() == "[1. 1.]"

@@ -14,9 +14,16 @@ Each checker runs your function on a few prepared cases (a batch of one, large l
 ...) against the package's own implementation, prints one verdict and returns ``True`` or ``False``. When
 the result is wrong, it runs the known-wrong variants of the piece (the naive softmax, the wrong axis, the
 missing ReLU mask, ...) on the same case; the variant that gives your numbers names your mistake. A
-checker never raises because of your code: an exception in it is reported with the case that caused it,
-and a function that still raises ``NotImplementedError`` (or has only ``...`` or ``pass`` as its body) is
-"not done yet".
+checker never raises because of your code: an exception in it is reported with the case that caused it and
+the line of your code that raised, and a function that still raises ``NotImplementedError`` (or has only
+``...`` or ``pass`` as its body) is "not done yet".
+
+Every checker also refuses a function that changes an input it should only read (``Z -= Z.max(...)`` on the
+caller's logits, ``cache["A2"][...] -= 1``) and names that input; only an optimizer step may update its
+parameters and state. A call that runs longer than ``_core.TIME_LIMIT`` seconds (10) is stopped and the line
+it was running is shown, so an endless loop does not hang the notebook. The items of a tuple result are
+named as the exercise names them (``velocity``, ``m``, ``v``). The package's own function (``nn.softmax``), a
+function that only calls it, or the notebook's worked function (``backward_deep``) is told so and not counted.
 
 ``check.progress("03")`` prints how many of a notebook's exercises you have solved (``check.progress()``: of
 the whole series); ``check.start_over("03")`` starts that count over, keeping your earlier code aside. Every function a checker

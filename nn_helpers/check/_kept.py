@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import importlib
 import io
 import inspect
 import linecache
@@ -106,8 +107,39 @@ def _dependencies(fn, seen: set) -> list:
                 continue
             lines += _dependencies(value, seen) + [source]
         else:
-            lines.append(f"# {name}: used from your notebook ({type(value).__name__}), not kept here")
+            where = _importable(value)
+            if where:
+                module, qualname = where
+                lines.append(f"from {module} import {qualname}" + (f" as {name}" if name != qualname else ""))
+            elif isinstance(value, (types.FunctionType, type)) and getattr(value, "__module__", None) == "__main__":
+                try:          # a class (or a lambda) of the notebook: its source
+                    source = textwrap.dedent(inspect.getsource(value)).strip("\n")
+                except (OSError, TypeError):
+                    source = None
+                if source and source.startswith(("class ", "def ", "@")):
+                    lines.append(source)
+                else:
+                    lines.append(f"# {name}: used from your notebook ({type(value).__name__}), not kept here")
+            else:
+                lines.append(f"# {name}: used from your notebook ({type(value).__name__}), not kept here")
     return lines
+
+
+def _importable(value) -> tuple | None:
+    """``(module, name)`` such that ``from module import name`` gives back ``value`` itself (a class such as
+    ``Value``, a NumPy function such as ``sliding_window_view`` or ``np.exp``), or None."""
+    qualname = getattr(value, "__qualname__", None) or getattr(value, "__name__", None)
+    if not isinstance(qualname, str) or not qualname.isidentifier():
+        return None
+    candidates = [getattr(value, "__module__", None), "numpy", "math"]
+    for module_name in dict.fromkeys(m for m in candidates if isinstance(m, str) and m != "__main__"):
+        try:
+            module = importlib.import_module(module_name)
+        except Exception:
+            continue
+        if getattr(module, qualname, None) is value:
+            return module_name, qualname
+    return None
 
 
 def _source(fn) -> str | None:

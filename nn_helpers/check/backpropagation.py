@@ -6,7 +6,8 @@ import numpy as np
 
 from ..losses import one_hot as _one_hot
 from ..network import backward as _backward, forward as _forward
-from ._core import _ce_case, _net, _rng, _run, against
+from ._core import _call, _ce_case, _net, _rng, _run, _same, against
+from .softmax_cross_entropy import _shifted_one_hot
 
 
 def output_gradient(fn) -> bool:
@@ -14,7 +15,16 @@ def output_gradient(fn) -> bool:
     cases = [("a batch of 6", _ce_case(6, 10, 8)), ("a batch of 1", _ce_case(1, 10, 9)),
              ("a batch of 32", _ce_case(32, 10, 10))]
     Y = lambda A, y: _one_hot(y, A.shape[1], dtype=A.dtype)
+    def rows(A, y):
+        Yr = np.zeros_like(A)
+        Yr[y] = 1
+        return (A - Yr) / len(y)
+
     mistakes = [
+        (rows, "Y[y] = 1 sets whole rows of the one-hot matrix, the rows numbered by the labels: row i of Y has a "
+               "single 1, in column y[i]; index with one row number for each label, Y[np.arange(n), y]"),
+        (lambda A, y: (A - _shifted_one_hot(y, A.shape[1], A.dtype)) / len(y),
+         "the 1 is taken off in column y[i] - 1: the labels 0..9 are already the column numbers"),
         (lambda A, y: A - Y(A, y), "the 1/n is missing: the loss is the MEAN over the n samples, so each row of "
                                    "A2 - Y gets a factor 1/n; without it every gradient grows with the batch size"),
         (lambda A, y: (A - Y(A, y)) / len(y) ** 2, "1/n is applied twice: the mean's 1/n appears once in dZ2; "
@@ -31,6 +41,8 @@ def output_gradient(fn) -> bool:
         (lambda A, y: (A - Y(A, y)).mean(axis=0), "the rows are averaged into one: dZ2 keeps one row per sample, "
                                                   "(n, 10). The 1/n scales each row; the sum over the samples "
                                                   "comes later, in dW2 and db2"),
+        (lambda A, y: (A - Y(A, y)) // len(y), "// is integer division: (A2 - Y) // n rounds every entry down to a "
+                                               "whole number (0 or -1). Divide with /"),
         (lambda A, y: (A - Y(A, y)) / A.shape[1], "it divides by the number of classes, A2.shape[1]: the 1/n of "
                                                   "the mean counts the samples, n = len(y)"),
     ]
@@ -44,15 +56,19 @@ def _backward_variant(bug):
         X, Z1, A1, A2 = cache["A0"], cache["Z1"], cache["A1"], cache["A2"]
         n = len(y)
         dZ2 = A2 if bug == "no labels" else A2 - _one_hot(y, A2.shape[1], dtype=A2.dtype)
+        if bug == "X not transposed":
+            dZ2 = dZ2 / n
+            dZ1 = (dZ2 @ W2.T) * (Z1 > 0)
+            return {"W1": X @ dZ1, "b1": dZ1.sum(axis=0), "W2": A1 @ dZ2, "b2": dZ2.sum(axis=0)}
         dZ2 = {"missing 1/n": dZ2, "1/n twice": dZ2 / n**2}.get(bug, dZ2 / n)
         dW2 = dZ2.T @ A1 if bug == "dW transposed" else {"A2 in dW2": A2, "Z1 in dW2": Z1}.get(bug, A1).T @ dZ2
         db = {"scalar db": lambda dZ: dZ.sum(), "db over units": lambda dZ: dZ.sum(axis=1),
               "db mean": lambda dZ: dZ.mean(axis=0)}.get(bug, lambda dZ: dZ.sum(axis=0))
         db2 = db(dZ2)
-        dA1 = dZ2 @ W2 if bug == "W2 instead of W2.T" else dZ2 @ W2.T
+        dA1 = dZ2 @ W2 if bug == "W2 instead of W2.T" else dZ2 @ (params["W1"] if bug == "W1 in dA1" else W2).T
         dZ1 = {"no ReLU mask": lambda: dA1, "times A1": lambda: dA1 * A1,
                "ReLU of dA1": lambda: np.maximum(dA1, 0)}.get(bug, lambda: dA1 * (Z1 > 0))()
-        dW1 = dZ1.T @ X if bug == "dW transposed" else X.T @ dZ1
+        dW1 = dZ1.T @ X if bug == "dW transposed" else (A1 if bug == "A1 in dW1" else X).T @ dZ1
         db1 = db(dZ1)
         grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
         if bug == "1/n twice in dW":
@@ -91,6 +107,13 @@ def backward(fn) -> bool:
         (_backward_variant("W2 instead of W2.T"), "W2 is used where its transpose is needed in dA1: "
                                                   "(n, 10) times (10, d1) must give the (n, d1) of A1. Only W1 "
                                                   "and b1 are wrong"),
+        (_backward_variant("W1 in dA1"), "dA1 goes back through W1: the gradient reaches A1 through layer 2, "
+                                         "whose weights are W2, so dA1 = dZ2 @ W2.T"),
+        (_backward_variant("A1 in dW1"), "dW1 is built from A1, the output of layer 1: it needs the layer's input, "
+                                         "X (cache[\"A0\"]), so dW1 = X.T @ dZ1 with the shape of W1"),
+        (_backward_variant("X not transposed"), "a layer's input is not transposed in its weight gradient: A1 @ dZ2 "
+                                                "is (n, d1) times (n, 10), which does not fit; dW2 = A1.T @ dZ2 "
+                                                "(d1, 10), the shape of W2, and dW1 = X.T @ dZ1"),
         (_backward_variant("dW transposed"), "shapes transposed: each dW is the transpose of W's shape. Each "
                                              "gradient has its parameter's shape; put the layer's input, "
                                              "transposed, on the left"),
@@ -122,7 +145,8 @@ def _tanh_variant(slope):
         dZ1 = dA1 * {"relu": lambda: Z1 > 0, "Z1": lambda: 1 - Z1**2, "none": lambda: 1,
                      "tanh twice": lambda: 1 - np.tanh(A1) ** 2, "sigmoid": lambda: A1 * (1 - A1),
                      "no square": lambda: 1 - A1, "no labels": lambda: 1 - A1**2, "no 1 minus": lambda: A1**2,
-                     "plus": lambda: 1 + A1**2, "sech": lambda: 1 / np.cosh(Z1)}[slope]()
+                     "plus": lambda: 1 + A1**2, "sech": lambda: 1 / np.cosh(Z1),
+                     "square of 1 minus": lambda: (1 - A1) ** 2}[slope]()
         return {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": A1.T @ dZ2, "b2": dZ2.sum(axis=0)}
     return bwd
 
@@ -147,6 +171,8 @@ def backward_tanh(fn) -> bool:
         (_tanh_variant("no square"), "the square is missing: tanh'(z) = 1 - tanh(z)^2, not 1 - tanh(z)"),
         (_tanh_variant("no 1 minus"), "the slope is tanh(z)^2: tanh'(z) = 1 - tanh(z)^2, largest (1) at z = 0"),
         (_tanh_variant("plus"), "the sign is wrong: tanh'(z) = 1 - tanh(z)^2, never above 1"),
+        (_tanh_variant("square of 1 minus"), "the square covers 1 - tanh(z): (1 - tanh(z))^2 is not the slope. "
+                                             "Square tanh(z) alone, 1 - tanh(z)**2 (** binds before -)"),
         (_tanh_variant("sech"), "1 / cosh(z) is sech(z), not its square: tanh'(z) = 1 / cosh(z)^2 = 1 - tanh(z)^2"),
         (_tanh_variant("no labels"), "the one-hot labels are not subtracted: dZ2 = A2 / n is the prediction "
                                       "alone; the output layer's gradient is prediction minus truth, "
@@ -203,6 +229,11 @@ def _deep_diagnose(reference, mistakes):
                         "params (two entries per layer) and loop over every layer")
             return f"the gradients of {', '.join(missing)} are missing: every layer from L down to 1 gets its dW and db"
         named = diagnose(got, args, error)
+        L = len(params) // 2
+        if named is None and isinstance(error, KeyError) and error.args and error.args[0] in (
+                f"A{2 * L}", f"Z{2 * L}", f"W{2 * L}", f"b{2 * L}"):
+            return (f"{error.args[0]!r} is asked for in a network with L = {L} weight layers: L is len(params) // 2, "
+                    "since params holds a W and a b for each layer")
         if named is None and error is not None and len(params) != 4:
             return (f"a network with L = {len(params) // 2} weight layers: if your code is written for two layers "
                     "(A2 as the output, W2 as the last weights), read L from params, two entries per layer, and "
@@ -281,6 +312,46 @@ def _numgrad_rows(view):
     return grad
 
 
+def _numgrad_precedence(f, x, h=1e-4):
+    g = np.zeros_like(x, dtype=float)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        plus = f(x)
+        x[i] = old - h
+        minus = f(x)
+        x[i] = old
+        g[i] = (plus - minus) / 2 * h
+    return g
+
+
+def _numgrad_not_a_copy(f, x, h=1e-4):
+    """``x_plus = x`` is the same array, not a copy: the two nudges cancel and the lower point is x itself."""
+    g = np.zeros_like(x, dtype=float)
+    for i in np.ndindex(x.shape):
+        x_plus = x
+        x_plus[i] += h
+        plus = f(x_plus)
+        x_minus = x
+        x_minus[i] -= h
+        minus = f(x_minus)
+        g[i] = (plus - minus) / (2 * h)
+    return g
+
+
+def _numgrad_flat_index(f, x, h=1e-4):
+    g = np.zeros_like(x, dtype=float)
+    for i in range(x.size):
+        old = x[i]
+        x[i] = old + h
+        plus = f(x)
+        x[i] = old - h
+        minus = f(x)
+        x[i] = old
+        g[i] = (plus - minus) / (2 * h)
+    return g
+
+
 def _numgrad_all_at_once(f, x, h=1e-4):
     return np.full(x.shape, (f(x + h) - f(x - h)) / (2 * h))
 
@@ -307,8 +378,31 @@ def numerical_gradient(fn) -> bool:
                               "first"),
         (_numgrad("flat"), "the gradient comes back as a flat vector: return an array of the shape of x, one "
                            "partial derivative per entry (np.zeros_like(x) keeps it)"),
+        (_numgrad_precedence, "(plus - minus) / 2 * h divides by 2 and then MULTIPLIES by h (Python reads / and * "
+                              "left to right): brackets, (plus - minus) / (2 * h)"),
+        (_numgrad_not_a_copy, "the results are half the slope: x_plus = x (and x_minus = x) is the same array, not a "
+                              "copy, so the second nudge undoes the first and the lower point is x itself. Copy "
+                              "x (x.copy()), or nudge x and put the old value back"),
+        (_numgrad_flat_index, "x[i] with i counting up to x.size indexes the rows of a 2-D x, not its entries: "
+                              "visit every entry with np.ndindex(x.shape) (an index pair for a 2-D array), or "
+                              "nudge x.reshape(-1)[i], a view of the same numbers"),
         (_numgrad_rows(view=False), rows),
         (_numgrad_rows(view=True), rows),
     ]
     reference = lambda f, x, h: 3 * x**2 + 2 * np.sum(x)
-    return _run("numerical_gradient", fn, cases, against(reference, mistakes), "the exact gradient")
+    diagnose = against(reference, mistakes)
+
+    def h_ignored(got, args, error=None):
+        problem = diagnose(got, args, error)
+        if problem and error is None and problem.startswith("wrong values"):
+            f, x, h = args
+            try:
+                other = _call(fn, (f, x, h / 10))
+            except Exception:
+                return problem
+            if _same(got, other) and not _same(other, reference(f, x, h / 10)):
+                return (f"the argument h is not used: h = {h:g} and h = {h / 10:g} give the same numbers. The "
+                        f"step is the h you are given, in both the nudge and the division by 2h")
+        return problem
+
+    return _run("numerical_gradient", fn, cases, h_ignored, "the exact gradient")

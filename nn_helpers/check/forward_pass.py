@@ -29,6 +29,15 @@ def layer(fn) -> bool:
                                                    "themselves, before any activation (the activation comes next, "
                                                    "A = g(Z))"),
         (lambda X, W, b: X @ W - b, "the bias is subtracted: z_j = b_j + sum_q x_q W_qj adds it"),
+        (lambda X, W, b: W @ X + b, "W @ X puts the weights first: with samples in rows, the input comes first, "
+                                    "Z = X @ W, (n, n_in) times (n_in, n_out)"),
+        (lambda X, W, b: X * W + b, "X * W multiplies entry by entry: each weighted sum adds up its inputs "
+                                    "times their weights, a matrix product, X @ W"),
+        (lambda X, W, b: X @ W + b.reshape(-1, 1), "b is turned into a column (n_out, 1), which NumPy lines up "
+                                                   "with the rows: b keeps its shape (n_out,) and is added to "
+                                                   "every row as it is"),
+        (lambda X, W, b: np.sum(X @ W + b, axis=0), "the weighted sums are added up over the samples: Z keeps one "
+                                                    "row per sample, shape (n, n_out)"),
         (lambda X, W, b: X @ W + b.sum(), "the sum of all the biases is added to every entry: neuron j has its own "
                                           "bias b_j, added to column j of every row (broadcasting b, shape (n_out,))"),
     ]
@@ -59,6 +68,8 @@ def _he_diagnose(fn, got, args):
         (lambda: _rng(seed).uniform(-np.sqrt(2 / n_in), np.sqrt(2 / n_in), (n_in, n_out)),
          "these are uniform weights between -sqrt(2 / n_in) and +sqrt(2 / n_in), whose standard deviation is "
          "only sqrt(2 / n_in) / sqrt(3): He draws from a normal distribution"),
+        (lambda: _rng(seed).normal(0, 2 / np.sqrt(n_in), (n_in, n_out)),
+         "the standard deviation is 2 / sqrt(n_in): the 2 belongs inside the root, sqrt(2 / n_in)"),
         (lambda: _rng(seed).random((n_in, n_out)) - 0.5,
          "these are the original tutorial's uniform weights, rand - 0.5: He draws from a normal distribution, "
          "mean 0 and standard deviation sqrt(2 / n_in)"),
@@ -81,6 +92,9 @@ def _he_diagnose(fn, got, args):
     g = np.asarray(got, dtype=float)
     if g.shape != expected.shape:
         return f"W has shape {g.shape}; expected {expected.shape} = (n_in, n_out)"
+    if g.min() >= 0 and g.max() > 0:
+        return ("every weight is positive (a uniform draw from 0..1, rng.random, scaled): He draws from a normal "
+                "distribution around 0, rng.normal(0, sqrt(2 / n_in), ...), and half the weights are negative")
     return (f"the weights have mean {g.mean():.3g} and standard deviation {g.std():.3g}; expected mean 0 and "
             f"sqrt(2 / {n_in}) = {np.sqrt(2 / n_in):.3g}")
 
@@ -97,14 +111,18 @@ def _forward_variant(bug):
         W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
         Z1 = X @ W1 + (0 if bug in ("no b1", "no biases") else b1)
         A1 = {"no ReLU": lambda: Z1, "sigmoid": lambda: 1 / (1 + np.exp(-Z1)), "softmax hidden": lambda: _softmax(Z1),
-              "b1 after ReLU": lambda: np.maximum(X @ W1, 0) + b1}.get(bug, lambda: np.maximum(Z1, 0))()
-        Z2 = A1 @ (W2.T if bug == "W2.T" else W2) + (0 if bug in ("no b2", "no biases") else b2)
+              "b1 after ReLU": lambda: np.maximum(X @ W1, 0) + b1, "minimum": lambda: np.minimum(Z1, 0),
+              }.get(bug, lambda: np.maximum(Z1, 0))()
+        Z2 = A1 @ (W2.T if bug == "W2.T" else W1 if bug == "W1 twice" else W2) + (0 if bug in ("no b2", "no biases") else b2)
         if bug == "logits":
             return Z2
         if bug == "argmax":
             return Z2.argmax(axis=1)
         if bug == "softmax over columns":
             return _softmax(Z2.T).T
+        if bug == "ReLU instead of softmax":
+            return np.maximum(Z2, 0)
+
         return _softmax(np.maximum(Z2, 0) if bug == "ReLU on output" else Z2)
     return fwd
 
@@ -133,6 +151,13 @@ def forward(fn) -> bool:
                                             "sums, A1 = ReLU(X @ W1 + b1)"),
         (_forward_variant("argmax"), "these are the predicted digits (an argmax), one number per image: return "
                                      "the probabilities, shape (n, 10), one row per image"),
+        (_forward_variant("ReLU instead of softmax"), "the output layer gets ReLU instead of softmax: its scores "
+                                                      "are not probabilities (rows do not sum to 1); the hidden "
+                                                      "layer gets ReLU, the output layer softmax(Z2)"),
+        (_forward_variant("minimum"), "np.minimum(Z1, 0) keeps the negative part: ReLU is max(0, z), "
+                                      "np.maximum(Z1, 0)"),
+        (_forward_variant("W1 twice"), "W1 is used in the second layer too: layer 2 has its own weights, "
+                                       "Z2 = A1 @ W2 + b2"),
         (_forward_variant("softmax over columns"), "softmax runs down the columns (over the images of the batch): "
                                                    "each row, one image's ten scores, must sum to 1"),
     ]

@@ -33,6 +33,9 @@ def softmax(fn) -> bool:
         (_softmax_naive, "it overflows on large logits: np.exp(1000) is inf, and inf / inf is nan. Softmax does "
                          "not change when every logit of a row shifts by the same number: shift each row so "
                          "that its largest logit is 0 before the exponential"),
+        (lambda Z: stable(np.exp(Z - Z.max(axis=1, keepdims=True)).T).T,
+         "each row is shifted by its own maximum, right, but the sum runs down the columns (axis=0): the columns "
+         "sum to 1, not the rows. The sum belongs to each row too, axis=1"),
         (lambda Z: _softmax(Z.T).T, "it normalises over the wrong axis: the columns sum to 1, not the rows. "
                                     "The max and the sum belong to each row, axis 1"),
         (lambda Z: np.exp(Z) / np.exp(Z).sum(axis=0, keepdims=True),
@@ -70,6 +73,13 @@ def softmax(fn) -> bool:
     return _run("softmax", fn, cases, against(_softmax, mistakes), "nn.softmax")
 
 
+def _shifted_one_hot(y, k, dtype=float):
+    """The 1 of label y[i] in column y[i] - 1 (label 0 wraps round to the last column, as NumPy indexes)."""
+    Y = np.zeros((len(y), k), dtype=dtype)
+    Y[np.arange(len(y)), np.asarray(y) - 1] = 1
+    return Y
+
+
 def one_hot(fn) -> bool:
     """``fn(y, n_classes=10)``: labels ``(n,)`` -> one-hot matrix ``(n, n_classes)``, built without ``np.eye``
     (the task asks for the indexing that notebook 04 uses again)."""
@@ -83,7 +93,25 @@ def one_hot(fn) -> bool:
         Y[:, y] = 1
         return Y
 
+    def rows(y, k=10):
+        Y = np.zeros((len(y), k))
+        Y[y] = 1
+        return Y
+
+    def diagonal(y, k=10):
+        Y = np.zeros((len(y), k))
+        for i in range(len(y)):
+            Y[i, i] = 1
+        return Y
+
     mistakes = [
+        (rows, "Y[y] = 1 sets whole rows, the rows numbered by the labels: row i needs a single 1, in column y[i]. "
+               "Index the rows and the columns together, one row index for each label"),
+        (diagonal, "the 1 of row i is put in column i (Y[i, i]): it belongs in column y[i], the label of sample i"),
+        (lambda y, k=10: np.zeros(len(y), k), "np.zeros(n, n_classes) reads its second argument as the dtype: the "
+                                             "shape is one tuple, np.zeros((n, n_classes))"),
+        (lambda y, k=10: _shifted_one_hot(y, k), "the 1 is put in column y[i] - 1: the labels 0..9 are already the "
+                                             "column numbers, so the 1 of label y[i] goes in column y[i]"),
         (lambda y, k=10: _one_hot(y, k).T, "shapes transposed: Y must be (n, n_classes), one row per label"),
         (cols, "Y[:, y] = 1 sets whole columns: row i needs a single 1, in column y[i]. Index the rows and the "
                 "columns together, one row index for each label"),
@@ -149,6 +177,14 @@ def cross_entropy(fn) -> bool:
         (lambda P, y: -np.mean(np.log(P.max(axis=1))), "it uses each row's largest probability, the network's "
                                                        "guess: the loss uses the probability of the label y[i], "
                                                        "right or wrong"),
+        (lambda P, y: -np.mean(np.log(P[y])), "probs[y] picks whole rows, the rows numbered by the labels: the "
+                                              "entry of sample i is probs[i, y[i]], row i (the sample) and column "
+                                              "y[i] (its label); index with one row number for each label"),
+        (lambda P, y: -np.mean(np.log1p(pick(P, y))), "np.log1p(p) is log(1 + p), not log(p): the loss is "
+                                                       "-log of the probability itself, np.log"),
+        (lambda P, y: -np.mean(np.log(P[np.arange(P.shape[1]), y])),
+         "np.arange(probs.shape[1]) counts the classes, not the samples: the row numbers are np.arange(len(y)), "
+         "one per sample"),
         (lambda P, y: -np.mean(np.log(P[y, np.arange(len(y))])),
          "the row and the column are swapped: the entry of sample i is probs[i, y[i]], row i (the sample) and "
          "column y[i] (its label); index with the row numbers first"),

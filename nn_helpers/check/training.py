@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..optimizers import Adam, Momentum, cosine_lr as _cosine_lr
-from ._core import _rng, _run, against
+from ._core import _rng, _run, _source_text, against
 from .training_loop import _step_case
 
 
@@ -27,7 +27,8 @@ def momentum_step(fn) -> bool:
             new_u = {k: {"lr inside": beta * u[k] + lr * g[k], "ema": beta * u[k] + (1 - beta) * g[k],
                          "no beta": u[k] + g[k], "forget": g[k], "step inside": beta * u[k] - lr * g[k],
                          "beta on g": u[k] + beta * g[k],
-                         "1 - beta on u": (1 - beta) * u[k] + g[k]}.get(kind, beta * u[k] + g[k]) for k in params}
+                         "1 - beta on u": (1 - beta) * u[k] + g[k],
+                         "minus g": beta * u[k] - g[k]}.get(kind, beta * u[k] + g[k]) for k in params}
             if kind == "lr inside":
                 return {k: params[k] - new_u[k] for k in params}, new_u
             if kind == "step inside":
@@ -63,6 +64,9 @@ def momentum_step(fn) -> bool:
         (variant("step first"), "the step uses the old velocity: it comes before the update of u. Update the "
                                 "velocity first, then step along the new one"),
         (variant("swapped"), "params and velocity come back swapped: return (params, velocity), in that order"),
+        (variant("minus g"), "the velocity subtracts the gradient, u = beta u - g, and the step subtracts the "
+                             "velocity again: the two minus signs cancel, and the step goes uphill. Either "
+                             "u <- beta u + g and theta <- theta - lr u (this series), or both signs flipped"),
         (variant("beta on g"), "beta multiplies the new gradient instead of the old velocity: each older gradient "
                                "counts beta times less, so beta scales the velocity before the gradient is added"),
         (variant("1 - beta on u"), "the old velocity is scaled by 1 - beta (0.1): it keeps only a tenth of its "
@@ -101,6 +105,8 @@ def _adam_variant(bug):
             new_v[k] = b2 * v[k] + (1 - b2) * (g if bug == "g in v" else g**2)
             tt = {"t from 0": t + 1, "t - 1": t - 1}.get(bug, t)
             m_hat, v_hat = new_m[k] / (1 - b1**tt), new_v[k] / (1 - b2**tt)
+            if bug == "no power t":
+                m_hat, v_hat = new_m[k] / (1 - b1), new_v[k] / (1 - b2)
             if bug == "no correction":
                 m_hat, v_hat = new_m[k], new_v[k]
             if bug == "beta^t":
@@ -110,7 +116,7 @@ def _adam_variant(bug):
                 denominator = v_hat + eps
             if bug == "root first":
                 denominator = np.sqrt(new_v[k]) / (1 - b2**tt) + eps
-            new_p[k] = params[k] - lr * m_hat / denominator
+            new_p[k] = params[k] - lr * (g if bug == "g for m_hat" else m_hat) / denominator
             if bug == "eps outside":
                 new_p[k] = params[k] - lr * m_hat / np.sqrt(v_hat) + eps
             if bug == "corrected moments stored":
@@ -162,6 +168,11 @@ def adam_step(fn) -> bool:
                                    "gradients, and only its root has the size of a gradient"),
         (_adam_variant("root first"), "the correction of v is applied after the square root: correct v first, "
                                       "v_hat = v / (1 - beta2^t), then take the root of v_hat"),
+        (_adam_variant("no power t"), "the correction divides by 1 - beta1 (and 1 - beta2), without the power t: "
+                                      "it is 1 - beta1^t, which shrinks to 0 as t grows (only the first steps "
+                                      "need much correcting)"),
+        (_adam_variant("g for m_hat"), "the step uses the raw gradient g where the corrected mean m_hat belongs: "
+                                       "p <- p - lr m_hat / (sqrt(v_hat) + eps); m is what smooths the steps"),
         (_adam_variant("m and v swapped"), "m and v come back swapped: return (params, m, v), in that order"),
     ]
 
@@ -209,10 +220,20 @@ def cosine_lr(fn) -> bool:
         (lambda lr0, e, E: lr0 * 0.5 * (1 + np.cos(np.pi * (e - 1) // E)),
          "// is integer division: pi (e - 1) // E rounds the angle down to a whole number of radians (0 for the "
          "first epochs); divide with /"),
+        (lambda lr0, e, E: lr0 * 0.5 * (1 + np.cos(np.deg2rad(np.pi * (e - 1) / E))),
+         "the angle, already in radians, is converted from degrees again (np.deg2rad, math.radians): it shrinks "
+         "180-fold and the rate barely moves from lr0. pi (e - 1) / E is in radians, as np.cos takes it"),
+        (lambda lr0, e, E: lr0 * (1 - (e - 1) / E),
+         "the rate falls in a straight line, lr0 (1 - (e - 1) / E): the cosine schedule follows half a cosine, "
+         "lr0 (1 + cos(pi (e - 1) / E)) / 2, flat at the start and at the end"),
         (lambda lr0, e, E: 0.5 * (1 + np.cos(np.pi * (e - 1) / E)),
          "lr0 is missing: the schedule starts at 1 whatever lr0 is; the rate is lr0 times (1 + cos) / 2"),
         (lambda lr0, e, E: lr0 / 2 * 1 + np.cos(np.pi * (e - 1) / E),
          "brackets are missing: only the 1 is multiplied by lr0 / 2, and the cosine is added on its own. "
          "lr0 / 2 multiplies the whole (1 + cos)"),
     ]
+    floor = next(message for _, message in mistakes if message.startswith("// is integer division"))
+    source = _source_text(fn) if callable(fn) else ""
+    if source and "//" not in source:          # another mistake that happens to give the same numbers
+        mistakes = [(variant, message) for variant, message in mistakes if message != floor]
     return _run("cosine_lr", fn, cases, against(_cosine_lr, mistakes), "nn.cosine_lr")

@@ -99,6 +99,9 @@ def _batches_problem(got, args):
     if sorted(everything) != list(range(n)) and len(everything) == n:
         return ("some samples appear twice and others never: random indices drawn with replacement are not a "
                 "shuffle; an epoch needs a permutation of all n indices")
+    if len(everything) != n and len(np.unique(everything)) < len(everything):
+        return ("some samples are in two batches: the batches overlap. Batch k starts at k * batch_size, so the "
+                "starts are range(0, n, batch_size), and each batch is order[start : start + batch_size]")
     if sizes == want[:-1] and n % batch_size:
         return (f"the last, smaller batch of {n % batch_size} is missing: the loop over batch starts stops "
                 f"too early; every sample must be used")
@@ -126,7 +129,17 @@ def minibatches(fn) -> bool:
     """``fn(n, batch_size, seed)``: one epoch's mini-batches, a list of index arrays covering 0..n-1 shuffled."""
     cases = [("n=10, batch_size=3", (10, 3, 0)), ("n=12, batch_size=4", (12, 4, 1)),
              ("n=5, batch_size=8 (one batch)", (5, 8, 2)), ("n=1000, batch_size=128", (1000, 128, 3))]
-    return _run("minibatches", fn, cases, _properties(fn, _batches_diagnose), "the rules of nn.train's batching")
+    properties = _properties(fn, _batches_diagnose)
+
+    def reshape_error(got, args, error=None):
+        n, batch_size, _ = args
+        if isinstance(error, ValueError) and "reshape" in str(error) and n % batch_size:
+            return (f"reshape(-1, batch_size) needs n to be a multiple of batch_size ({n} samples in batches of "
+                    f"{batch_size} leave {n % batch_size} over): cut the permutation with slices, "
+                    f"order[start : start + batch_size], so that the last batch holds what is left")
+        return properties(got, args, error)
+
+    return _run("minibatches", fn, cases, reshape_error, "the rules of nn.train's batching")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -150,9 +163,11 @@ class _Recorder:
     def __init__(self):
         self.caches, self.steps = {}, []     # id(cache) -> rows; one (rows, labels) per backward call
         self.n = self.X = self.last_grads = None
+        self.forward_tuple = False
 
     def start(self, X):
         self.caches, self.steps, self.n, self.X, self.last_grads = {}, [], len(X), np.asarray(X), None
+        self.forward_tuple = False
 
     def rows(self, Xb):
         Xb = np.asarray(Xb)
@@ -167,6 +182,8 @@ class _Recorder:
         return probs, cache
 
     def backward(self, params, cache, yb, *args, **kwargs):
+        if isinstance(cache, tuple) and len(cache) == 2 and id(cache[1]) in self.caches:
+            self.forward_tuple = True
         rows = self.caches.get(id(cache), (None, None))[1]
         self.steps.append((rows, np.array(yb, copy=True)))
         self.last_grads = _backward(params, cache, yb, *args, **kwargs)
@@ -191,6 +208,9 @@ def _replay(params, X, y, lr, batches, sign=-1, scale=lambda rows: 1, at_start=F
         p = {k: p[k] + sign * lr * scale(rows) * grads[k] for k in p}
     return p
 
+
+FORWARD_TUPLE = ("backward got the pair forward returns, (probs, cache), where it needs the cache: forward returns "
+                 "two things, so unpack them, `probs, cache = forward(params, X[idx])`, and pass the cache")
 
 USE_THE_PIECES = ("it never called {missing}: compute each batch's gradient with the pieces by their names, "
                   "forward for the batch's rows and backward with its cache and labels (the checker passes the "
@@ -313,7 +333,7 @@ def train_epoch(fn) -> bool:
 
     def diagnose(got, args, error=None):
         if error is not None:
-            return None
+            return FORWARD_TUPLE if recorder.forward_tuple else None
         problem = _epoch_problem(recorder, inst, got, args)
         recorder.start(args[1])
         return problem

@@ -484,7 +484,7 @@ def _held_arrays(node) -> list:
 def saved_bytes(root) -> int:
     """The bytes of the arrays the graph of ``root`` holds for its backward pass: the result of every
     operation, and every array an operation's closure keeps (cross_entropy's log-probabilities), each buffer
-    counted once (a reshape shares its input's). The leaves (parameters, inputs) are not counted: they exist
+    counted once (a reshape shares its input's; a slice of a larger array counts its own bytes). The leaves (parameters, inputs) are not counted: they exist
     without a graph. A forward pass alone could drop each result as soon as the next operation has used it."""
     leaves = {id(_buffer(node.data)) for node in topological_order(root)
               if not node._parents and isinstance(node.data, np.ndarray)}
@@ -492,7 +492,8 @@ def saved_bytes(root) -> int:
     for node in topological_order(root):
         if node._parents:
             for a in _held_arrays(node):
-                held.setdefault(id(_buffer(a)), _buffer(a).nbytes)
+                key = id(_buffer(a))
+                held[key] = max(held.get(key, 0), a.nbytes)
     return sum(nbytes for key, nbytes in held.items() if key not in leaves)
 
 
@@ -515,7 +516,7 @@ def _label(node, names: dict) -> str:
     if node._parents:
         head = f"{name} = {op}" if name else op
     else:
-        head = name or "constant"
+        head = name or ("constant" if isinstance(node, Value) else "input")
     if isinstance(node, Value):
         return f"{head}\ndata {node.data:.4g}\ngrad {node.grad:.4g}"
     return f"{head}  {node.shape}\n{_summary(node.data, 'data')}\n{_summary(node.grad, 'grad')}"

@@ -303,5 +303,6 @@ def test_draw_graph_shows_each_node_with_its_value_and_gradient():
     fig = draw_graph(L, {"W": W})
     texts = [t.get_text() for t in fig.axes[0].texts if t.get_text()]
     assert any(t.startswith("W  (3, 2)\ndata: mean 1") for t in texts) and any("grad: not needed" in t for t in texts)
+    assert any(t.startswith("input  (4, 3)") for t in texts)
     fig.canvas.draw()
     plt.close(fig)

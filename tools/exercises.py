@@ -523,8 +523,9 @@ EXERCISES = {
     return out"""),
         ex('print("topological order, as values:"', "topological_order",
            "Before you run the next cell, which imports the engine's: write `my_topological_order(root)`, which "
-           "returns the same list as micrograd's `order_by_recursion` above (every node that `root` depends on, "
-           "each once, every node after all of its inputs, `root` last), **without a recursion**: the checker's "
+           "returns what micrograd's `order_by_recursion` above returns (every node that `root` depends on, "
+           "each once, every node after all of its inputs, `root` last; any such order is right), **without a "
+           "recursion**: the checker's "
            "chain of 3,000 operations is deeper than Python lets a function call itself. It also tries a diamond "
            "(one node reached along two paths), `c = b + b`, the two-paths graph $J = b + 2b$ and 300 random small "
            "graphs, and checks each node's place against its inputs.",

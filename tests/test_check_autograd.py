@@ -303,6 +303,25 @@ def mul_squared_upstream(a, b):      # no named mistake: the message names the i
     return out
 
 
+def mul_closure_called(a, b):
+    out = Value(a.data * b.data, (a, b))
+
+    def _backward():
+        a.grad += b.data * out.grad
+        b.grad += a.data * out.grad
+    out._backward = _backward()
+    return out
+
+
+def mul_parents_not_a_tuple(a, b):
+    out = Value(a.data * b.data, (a))
+
+    def _backward():
+        a.grad += b.data * out.grad
+    out._backward = _backward
+    return out
+
+
 def topo_breadth_first_reversed(root):
     order, seen, queue = [], set(), [root]
     while queue:
@@ -418,6 +437,27 @@ def max_keepdims(a, axis):
     return out
 
 
+def max_axis_1_only(a, axis):          # out.data[:, None]: right for axis=1, not for axis=0
+    out = a._result(a.data.max(axis=axis), (a,), "max")
+
+    def _backward():
+        mask = a.data == out.data[:, None]
+        a._add_grad(mask * out.grad[:, None])
+    out._backward = _backward
+    return out
+
+
+def max_no_requires_grad(a, axis):
+    out = Tensor(a.data.max(axis=axis), _parents=(a,), _op="max")
+
+    def _backward():
+        grad = np.zeros_like(a.data)
+        np.put_along_axis(grad, np.expand_dims(a.data.argmax(axis=axis), axis), np.expand_dims(out.grad, axis), axis)
+        a._add_grad(grad)
+    out._backward = _backward
+    return out
+
+
 def max_engine(a, axis):
     return a.max(axis)
 
@@ -484,11 +524,15 @@ MISTAKES = {
                                  "marked visited when they are pushed"),
     "topo leaves first": (check.topological_order, topo_leaves_first, "the leaves come first"),
     "max to every tie": (check.tensor_max, max_every_tie, "every tied maximum gets the full G"),
-    "max not broadcast back": (check.tensor_max, max_no_expand, "not broadcast back along the axis"),
+    "max not broadcast back": (check.tensor_max, max_no_expand, "has lost axis 1"),
     "max without upstream": (check.tensor_max, max_no_upstream, "upstream gradient is not multiplied in"),
     "max with =": (check.tensor_max, max_assigns, "assigned with `=`, not added"),
     "max to the last tie": (check.tensor_max, max_last_tie, "the LAST tied maximum"),
     "max keepdims": (check.tensor_max, max_keepdims, "the axis is kept (keepdims)"),
+    "mul closure called": (check.value_mul, mul_closure_called, "no parentheses"),
+    "mul parents not a tuple": (check.value_mul, mul_parents_not_a_tuple, "the parents must be a tuple"),
+    "max for axis 1 only": (check.tensor_max, max_axis_1_only, "put back in the wrong place"),
+    "max without requires_grad": (check.tensor_max, max_no_requires_grad, "does not require a gradient"),
     "max is the engine's": (check.tensor_max, max_engine, "a.max(axis) runs Tensor.max"),
     "max without parents": (check.tensor_max, max_no_parents, "does not record its input"),
     "max as an array": (check.tensor_max, max_array, "expected out, the Tensor"),

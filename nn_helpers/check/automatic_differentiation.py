@@ -8,6 +8,7 @@ An operation built from the engine's own (``a * b``, ``a.max(axis)``) is recogni
 
 from __future__ import annotations
 
+import re
 import types
 
 import numpy as np
@@ -51,12 +52,25 @@ def _structure(out, cls, own_op: str, build: str):
     if not isinstance(out, cls):
         return (f"returned {_describe(out)}; expected out, the {cls.__name__} that holds the result (a "
                 f"{cls.__name__}, so that the graph goes on through it)")
+    if not callable(getattr(out, "_backward", None)):
+        return (f"the closure is not attached: out._backward is {getattr(out, '_backward', None)!r}, not a function. "
+                f"Attach the closure itself "
+                f"(out._backward = _backward, no parentheses); with them, the closure runs once at once and "
+                f"out._backward gets what it returned")
     if _engine_closure(out, cls):
         return (f"this out was made by the engine's own operation ({own_op}), so its closure is the engine's, not "
                 f"yours. Build out yourself ({build}) and write its _backward")
     if _closure_missing(out, cls):
         return ("the closure is never attached to out: backward() calls out._backward, which is still the "
                 f"do-nothing default of a new {cls.__name__}. Assign your function to out._backward")
+    return None
+
+
+def _error_cause(error) -> str | None:
+    """The likely cause of an exception raised while the learner's function builds out, or None."""
+    if isinstance(error, TypeError) and "not iterable" in str(error):
+        return ("the parents must be a tuple: (a, b), or (a,) with its comma for one input; (a) is just a, "
+                "and a Value or a Tensor cannot be iterated over")
     return None
 
 
@@ -186,7 +200,7 @@ def value_mul(fn) -> bool:
 
     def diagnose(got, args, error=None):
         if error is not None:
-            return None
+            return _error_cause(error)
         outcome = _mul_outcome(got, args)
         if isinstance(outcome, str):
             return outcome
@@ -542,6 +556,9 @@ def _max_outcome(out, args):
     if not parents:
         return ("the output does not record its input: pass (a,) as its parents, or backward() never reaches a "
                 "and its .grad stays as it was")
+    if not getattr(out, "requires_grad", False):
+        return ("the result out does not require a gradient (requires_grad is False), so backward() cannot hand it one: "
+                "make out with a._result(data, (a,), \"max\"), which sets it when a needs a gradient")
     a = parents[0]
     held = None if a.grad is None else np.array(a.grad, dtype=float)
     out.grad = G.copy()
@@ -597,14 +614,29 @@ def _max_diagnosis(got, args):
             f"{(first * Gx)[where]:.4g} (G of its slice if it is the slice's first maximum, 0 otherwise)")
 
 
+def _broadcast_cause(text, a, axis) -> str:
+    """Which array of the learner's closure did not line up with a, read from NumPy's message."""
+    shapes = [tuple(int(n) for n in found.split(",") if n) for found in re.findall(r"\(([\d,]*)\)", text)]
+    other = next((shape for shape in shapes if shape != a.shape), None)
+    removed = tuple(int(n) for n in np.delete(np.array(a.shape), axis))
+    kept = tuple(np.expand_dims(np.zeros(removed), axis).shape)
+    if other == removed:
+        return (f"an array of out's shape {removed} (out.grad, or out.data) meets one of a's shape {a.shape}: it "
+                f"has lost axis {axis}, so it does not line up with a. Put the removed axis back "
+                f"(np.expand_dims(..., axis) gives {kept}) before they meet")
+    if other is not None and len(other) == len(a.shape):
+        return (f"an array of shape {other} meets one of a's shape {a.shape}: the removed axis is put back in the "
+                f"wrong place (a fixed [:, None] works for axis=1 only). np.expand_dims(..., axis) puts it back "
+                f"where axis says, {kept} here")
+    return f"an array does not line up with a {a.shape}: every array of the closure must have a's shape, or {kept}"
+
+
 def _max_diagnose(got, args, error=None):
     if error is not None:
         text = str(error)
         if isinstance(error, ValueError) and "broadcast" in text:
-            return ("G is not broadcast back along the axis: out.grad has out's shape, the axis removed, so it "
-                    "does not line up with a. Put the removed axis back (np.expand_dims(out.grad, axis), or a "
-                    "reshape) before multiplying")
-        return None
+            return _broadcast_cause(text, *args)
+        return _error_cause(error)
     outcome = _max_outcome(got, args)
     return outcome if isinstance(outcome, str) else _max_diagnosis(outcome, args)
 

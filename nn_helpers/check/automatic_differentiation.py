@@ -348,14 +348,19 @@ def _order_problem(fn, got, args):
         return f"returned {_describe(got)}; expected a list of the nodes"
     nodes = _topological_order(root)
     ids = [id(n) for n in got]
-    repeated = [n for i, n in enumerate(got) if id(n) in ids[:i]]
+    seen, repeated = set(), []
+    for n in got:
+        if id(n) in seen:
+            repeated.append(n)
+        seen.add(id(n))
     if repeated:
         return (f"node {getattr(repeated[0], 'label', '?')} appears {ids.count(id(repeated[0]))} times: a "
                 f"node reached along two paths is visited twice. Keep a set of the nodes already visited, and "
                 f"skip a node that is in it")
-    missing = [n for n in nodes if id(n) not in ids]
+    missing = [n for n in nodes if id(n) not in seen]
     if missing:
-        equal = [n for n in missing if any(getattr(m, "data", None) == n.data for m in got)]
+        values = {getattr(m, "data", None) for m in got}
+        equal = [n for n in missing if n.data in values]
         if equal:
             return (f"node {equal[0].label} is missing, and another node has its value {equal[0].data:g}: the "
                     f"visited set holds values (node.data), so two different nodes of equal value count as one. "

@@ -574,11 +574,10 @@ EXERCISES = {
            "random `A` (no ties). The checker compares with finite differences on tie-free inputs of 2 and 3 "
            "axes (axis 0, 1, a square matrix, a batch of one, an `a` that already holds a gradient), and with "
            "the tie rule on inputs after a ReLU, full of ties.",
-           "In the closure, `out.grad` has `out`'s shape, the axis removed: give it that axis back (size 1) so that "
-           "it lines up with `a`. The entry that gets it is the one `np.argmax` finds along `axis`; "
-           "`np.put_along_axis` writes values at such positions in an array of zeros of `a`'s shape (or compare "
-           "positions with `np.arange` along the axis). Comparing `a.data` with the maximum would find every "
-           "tied entry.",
+           "Two shapes meet in the closure: `out.grad`'s, which lost `axis`, and `a`'s; line them up first. Then: "
+           "which entry of each slice receives the slice's $G$? `np.argmax` along `axis` answers that, ties "
+           "included, and NumPy has functions that read or write an array at such per-slice positions (their "
+           "names end in `_along_axis`). Comparing `a.data` with the maximum would find every tied entry.",
            "def my_tensor_max(a, axis):",
            """    out = a._result(a.data.max(axis=axis), (a,), "max")
 

@@ -512,7 +512,7 @@ MISTAKES = {
     "unbroadcast over axis 0": (check.unbroadcast, unbroadcast_axis_0, "always over axis 0"),
     "unbroadcast size-1 only": (check.unbroadcast, unbroadcast_size_1_only, "the prepended axes are not summed"),
     "unbroadcast mean": (check.unbroadcast, unbroadcast_mean, "averaged"),
-    "mul is the engine's": (check.value_mul, mul_engine, "the engine's own operation (a * b runs Value.__mul__"),
+    "mul is the engine's": (check.value_mul, mul_engine, "one of the engine's own operations (as a * b runs Value.__mul__"),
     "mul with .grad for .data": (check.value_mul, mul_grad_for_data, "where its .data belongs"),
     "mul overwrites out.grad": (check.value_mul, mul_overwrites_out_grad, "your closure changes out.grad"),
     "mul like addition": (check.value_mul, mul_like_addition, "passes out.grad on unchanged"),

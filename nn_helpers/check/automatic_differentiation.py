@@ -58,7 +58,7 @@ def _structure(out, cls, own_op: str, build: str):
                 f"(out._backward = _backward, no parentheses); with them, the closure runs once at once and "
                 f"out._backward gets what it returned")
     if _engine_closure(out, cls):
-        return (f"this out was made by the engine's own operation ({own_op}), so its closure is the engine's, not "
+        return (f"this out was made by one of the engine's own operations (as {own_op}), so its closure is the engine's, not "
                 f"yours. Build out yourself ({build}) and write its _backward")
     if _closure_missing(out, cls):
         return ("the closure is never attached to out: backward() calls out._backward, which is still the "

@@ -366,6 +366,10 @@ def topo_leaves_first(root):         # the leaves, then in rounds every node one
     return order
 
 
+def topo_of_values(root):
+    return [node.data for node in topo_iterative(root)]
+
+
 def two_paths_graph():        # the notebook's J = b + 2b, b = a * a
     a = Value(3.0)
     b = a * a
@@ -522,6 +526,7 @@ MISTAKES = {
                                     "breadth-first order, reversed"),
     "topo visited when pushed": (check.topological_order, topo_visited_when_pushed,
                                  "marked visited when they are pushed"),
+    "topo of values": (check.topological_order, topo_of_values, "expected the nodes themselves"),
     "topo leaves first": (check.topological_order, topo_leaves_first, "the leaves come first"),
     "max to every tie": (check.tensor_max, max_every_tie, "every tied maximum gets the full G"),
     "max not broadcast back": (check.tensor_max, max_no_expand, "has lost axis 1"),

@@ -346,6 +346,10 @@ def _order_problem(fn, got, args):
     root = args[0]
     if not isinstance(got, (list, tuple)):
         return f"returned {_describe(got)}; expected a list of the nodes"
+    stranger = next((n for n in got if not isinstance(n, Value)), None)
+    if stranger is not None:
+        return (f"the list holds {_describe(stranger)}; expected the nodes themselves (the Values, as in "
+                f"node._parents), not their data or labels: backward() calls each node's _backward")
     nodes = _topological_order(root)
     ids = [id(n) for n in got]
     seen, repeated = set(), []

@@ -8,13 +8,26 @@ An operation built from the engine's own (``a * b``, ``a.max(axis)``) is recogni
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
+import sys
 import types
 
 import numpy as np
 
 from ..autograd import Tensor, Value, topological_order as _topological_order, unbroadcast as _unbroadcast
 from ._core import _describe, _properties, _rng, _run, against
+
+
+def _run_in_one_write(*args):
+    """``_run``, its printout written in one piece: a kernel's output thread can otherwise split a verdict
+    between its text and its newline after a checker that built thousands of nodes (two stream outputs)."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        ok = _run(*args)
+    sys.stdout.write(buffer.getvalue())
+    return ok
 
 
 # --- what both operation checkers share ------------------------------------------------------------
@@ -211,7 +224,7 @@ def value_mul(fn) -> bool:
                 return message
         return _mul_difference(outcome, args)
 
-    return _run("value_mul", fn, cases, diagnose, "Value.__mul__ (out.data, a.grad, b.grad after a backward step)")
+    return _run_in_one_write("value_mul", fn, cases, diagnose, "Value.__mul__ (out.data, a.grad, b.grad after a backward step)")
 
 
 def _fresh(args):
@@ -426,7 +439,7 @@ def topological_order(fn) -> bool:
              ("J = b + 2b with b = a * a (the notebook's two_paths_graph)", (_graph("two paths"),)),
              ("300 random small graphs (the inputs of one root)", (_graph("random"),)),
              ("a chain of 3,000 operations", (_graph("chain"),))]
-    return _run("topological_order", fn, cases, _order_diagnose(fn, _order_problem),
+    return _run_in_one_write("topological_order", fn, cases, _order_diagnose(fn, _order_problem),
                 "nn_helpers.autograd.topological_order (each node once, after its inputs)")
 
 
@@ -494,7 +507,7 @@ def unbroadcast(fn) -> bool:
         (_mean_variant, "the copies are averaged: every stretched copy of an entry sent back its full gradient, "
                         "so the entry's gradient is their sum, not their mean"),
     ]
-    return _run("unbroadcast", fn, cases, against(_unbroadcast, mistakes), "nn_helpers.autograd.unbroadcast")
+    return _run_in_one_write("unbroadcast", fn, cases, against(_unbroadcast, mistakes), "nn_helpers.autograd.unbroadcast")
 
 
 # --- a new operation: max along an axis --------------------------------------------------------------
@@ -660,5 +673,5 @@ def tensor_max(fn) -> bool:
              ("a (6, 4) after a ReLU, axis=1: many tied maxima (0 or 2)", _max_case((6, 4), 1, 4, ties=True)),
              ("a (1, 5): a batch of one, axis=1", _max_case((1, 5), 1, 5)),
              ("a (4, 3) that already holds a gradient from another use, axis=1", _max_case((4, 3), 1, 6, held=True))]
-    return _run("tensor_max", fn, cases, _max_diagnose,
+    return _run_in_one_write("tensor_max", fn, cases, _max_diagnose,
                 "central finite differences where no slice has a tie, and notebook 11's tie rule where one has")

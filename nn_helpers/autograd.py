@@ -552,15 +552,20 @@ def _layout(order) -> dict:
     return {id(n): (c, row[id(n)]) for c, nodes in columns.items() for n in nodes}
 
 
-def draw_graph(root, names: dict | None = None, ax=None, title: str | None = None):
+def draw_graph(root, names: dict | None = None, ax=None, title: str | None = None, max_nodes: int = 100):
     """Draw the graph ``root`` was computed as: one box per node, with its name or operation (and shape, for
     a tensor), its value (``data``; its mean for an array) and its gradient (``grad``; its largest absolute
     entry for an array), and an arrow from each input to the result it feeds: inputs on the left, ``root`` on
     the right. An input used twice (``b + b``) gets two arrows. ``names`` labels nodes: ``{"W1": W1, ...}``.
-    Returns the figure (matplotlib only)."""
+    Returns the figure (matplotlib only). A graph of more than ``max_nodes`` nodes is refused: one box per
+    number is unreadable beyond that; build the expression from tensors (one node per array) instead."""
     import matplotlib.pyplot as plt
 
     order = topological_order(root)
+    if len(order) > max_nodes:
+        raise ValueError(f"the graph has {len(order):,} nodes, more than max_nodes={max_nodes} boxes can show legibly: "
+                         f"draw a smaller expression, build it from Tensors (one node per array, not per number), "
+                         f"or pass a larger max_nodes")
     names = {id(node): name for name, node in (names or {}).items()}
     where = _layout(order)
     n_columns = 1 + max(c for c, _ in where.values())

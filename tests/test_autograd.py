@@ -306,3 +306,8 @@ def test_draw_graph_shows_each_node_with_its_value_and_gradient():
     assert any(t.startswith("input  (4, 3)") for t in texts)
     fig.canvas.draw()
     plt.close(fig)
+    x = Value(1.0)
+    for _ in range(200):
+        x = x * 1.0
+    with pytest.raises(ValueError, match="401 nodes, more than max_nodes=100"):
+        draw_graph(x)

@@ -308,6 +308,6 @@ def test_draw_graph_shows_each_node_with_its_value_and_gradient():
     plt.close(fig)
     x = Value(1.0)
     for _ in range(200):
-        x = x * 1.0
+        x = x * 1.0                  # two nodes a step: the product and its constant 1.0
     with pytest.raises(ValueError, match="401 nodes, more than max_nodes=100"):
         draw_graph(x)

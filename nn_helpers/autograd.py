@@ -18,11 +18,18 @@ operations has a vector-Jacobian product (VJP): with upstream gradient G = dJ/d(
     out = A @ B      dA = G @ B.T,      dB = A.T @ G
     out = a ** c     da = G * c a^(c-1)  (c a number)
     out = a.sum()    da = G broadcast back to a's shape
+    out = a.max(axis) da = G at each slice's (first) maximum, 0 elsewhere
     out = im2col(X)  dX = col2im(G)      (the windows of an image as columns: a convolution for free)
 
-As in PyTorch, gradients accumulate into the leaves (the tensors you create) across ``backward()``
-calls, until you zero them (``zero_grad()``); ``no_grad()`` turns the graph off (for an update step).
-The backward pass is a loop, not a recursion: a chain of thousands of operations works.
+As in PyTorch, gradients accumulate into the leaves (the tensors you create) across the backward passes of
+separate forward passes, until you zero them (``zero_grad()``); ``no_grad()`` turns the graph off (for an
+update step). Unlike PyTorch, which frees a graph's saved arrays in its backward pass (a second
+``backward()`` through the same graph raises unless ``retain_graph=True``), this engine keeps the graph: a
+second ``backward()`` through it starts the intermediate nodes from zero and adds the leaves' gradient once
+more. The backward pass is a loop, not a recursion: a chain of thousands of operations works.
+
+``draw_graph(J)`` draws the graph a loss was built as (each node's operation, value and gradient), and
+``saved_bytes(J)`` counts the memory it holds for the backward pass: reverse mode's price.
 """
 
 from __future__ import annotations
@@ -304,6 +311,27 @@ class Tensor:
         count = math.prod(self.shape[a] for a in axes)
         return self.sum(axis=axis, keepdims=keepdims) * (1.0 / count)
 
+    def max(self, axis: int):
+        """The largest entry along ``axis``, that axis removed (as ``np.max``): (n, K) -> (n,) for axis=1.
+        VJP: each slice's G goes to the entry that was its maximum, all others get 0; at a tie, to the
+        FIRST maximum only (notebook 11's rule for max pooling, as ``np.argmax`` picks it), so that the
+        slice passes on exactly G, as the max itself does when one entry moves."""
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"max(axis={axis!r}): give one axis as an int, e.g. max(axis=1) for the largest "
+                            f"entry of each row")
+        if not -self.data.ndim <= axis < self.data.ndim:
+            raise ValueError(f"max(axis={axis}) of a tensor of shape {self.shape}: axis must be in "
+                             f"[{-self.data.ndim}, {self.data.ndim - 1}]")
+        first = np.expand_dims(self.data.argmax(axis=axis), axis)     # the position of each slice's maximum
+        out = self._result(np.take_along_axis(self.data, first, axis).squeeze(axis), (self,), "max")
+
+        def _backward():
+            g = np.zeros_like(self.data)
+            np.put_along_axis(g, first, np.expand_dims(out.grad, axis), axis)   # G back along the axis
+            self._add_grad(g)
+        out._backward = _backward
+        return out
+
     def relu(self):
         out = self._result(np.maximum(self.data, 0), (self,), "relu")
 
@@ -429,3 +457,143 @@ def im2col(X: Tensor, R: int, *, stride: int = 1, pad: int = 0) -> Tensor:
         X._add_grad(dXp[:, :, pad : pad + H_in, pad : pad + W_in])
     out._backward = _backward
     return out
+
+
+# --- looking at a graph: its picture, and the memory it holds ---------------------------------------
+
+def _buffer(a: np.ndarray) -> np.ndarray:
+    """The array that owns the memory of ``a`` (a reshape or a transpose is a view of its input's)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def _held_arrays(node) -> list:
+    """The arrays a node keeps alive for the backward pass: its result, and the arrays its closure holds."""
+    arrays = [node.data] if isinstance(node.data, np.ndarray) else []
+    for cell in getattr(node._backward, "__closure__", None) or ():
+        try:
+            content = cell.cell_contents
+        except ValueError:          # an empty cell
+            continue
+        if isinstance(content, np.ndarray):
+            arrays.append(content)
+    return arrays
+
+
+def saved_bytes(root) -> int:
+    """The bytes of the arrays the graph of ``root`` holds for its backward pass: the result of every
+    operation, and every array an operation's closure keeps (cross_entropy's log-probabilities), each buffer
+    counted once (a reshape shares its input's; a slice of a larger array counts its own bytes). The leaves (parameters, inputs) are not counted: they exist
+    without a graph. A forward pass alone could drop each result as soon as the next operation has used it."""
+    leaves = {id(_buffer(node.data)) for node in topological_order(root)
+              if not node._parents and isinstance(node.data, np.ndarray)}
+    held = {}
+    for node in topological_order(root):
+        if node._parents:
+            for a in _held_arrays(node):
+                key = id(_buffer(a))
+                held[key] = max(held.get(key, 0), a.nbytes)
+    return sum(nbytes for key, nbytes in held.items() if key not in leaves)
+
+
+def _summary(a, what: str) -> str:
+    if a is None:
+        return f"{what}: not needed"
+    a = np.asarray(a)
+    if a.size == 1:
+        return f"{what} {float(a.reshape(())):.4g}"
+    return f"{what}: mean {a.mean():.3g}" if what == "data" else f"{what}: |max| {np.abs(a).max():.2g}"
+
+
+_OP_NAMES = {"+": "add", "*": "mul", "@": "matmul"}
+
+
+def _label(node, names: dict) -> str:
+    """A node's box: its name or operation, its shape (a tensor), its value and its gradient."""
+    name = names.get(id(node))
+    op = _OP_NAMES.get(node._op, node._op)
+    if node._parents:
+        head = f"{name} = {op}" if name else op
+    else:
+        head = name or ("constant" if isinstance(node, Value) else "input")
+    if isinstance(node, Value):
+        return f"{head}\ndata {node.data:.4g}\ngrad {node.grad:.4g}"
+    return f"{head}  {node.shape}\n{_summary(node.data, 'data')}\n{_summary(node.grad, 'grad')}"
+
+
+def _layout(order) -> dict:
+    """Column and row of each node: a result one column right of its deepest input, a leaf just left of its
+    first user; in each column the nodes sorted by the rows of their neighbours (fewer crossing edges)."""
+    users = {id(n): [] for n in order}
+    for n in order:
+        for p in n._parents:
+            users[id(p)].append(n)
+    column = {}
+    for n in order:
+        column[id(n)] = 1 + max((column[id(p)] for p in n._parents), default=-1)
+    for n in order:
+        if not n._parents and users[id(n)]:
+            column[id(n)] = min(column[id(u)] for u in users[id(n)]) - 1
+    shift = min(column.values())
+    columns = {}
+    for n in order:
+        columns.setdefault(column[id(n)] - shift, []).append(n)
+    row = {id(n): float(i) for i, n in enumerate(order)}
+    for _ in range(3):                                    # a few sweeps of the barycentre heuristic
+        for c in sorted(columns):
+            nodes = columns[c]
+            def centre(n):
+                near = [row[id(p)] for p in n._parents] + [row[id(u)] for u in users[id(n)]]
+                return sum(near) / len(near) if near else row[id(n)]
+            nodes.sort(key=centre)
+            for i, n in enumerate(nodes):
+                row[id(n)] = i - (len(nodes) - 1) / 2
+    return {id(n): (c, row[id(n)]) for c, nodes in columns.items() for n in nodes}
+
+
+def draw_graph(root, names: dict | None = None, ax=None, title: str | None = None, max_nodes: int = 100):
+    """Draw the graph ``root`` was computed as: one box per node, with its name or operation (and shape, for
+    a tensor), its value (``data``; its mean for an array) and its gradient (``grad``; its largest absolute
+    entry for an array), and an arrow from each input to the result it feeds: inputs on the left, ``root`` on
+    the right. An input used twice (``b + b``) gets two arrows. ``names`` labels nodes: ``{"W1": W1, ...}``.
+    Returns the figure (matplotlib only). A graph of more than ``max_nodes`` nodes is refused: one box per
+    number is unreadable beyond that; build the expression from tensors (one node per array) instead."""
+    import matplotlib.pyplot as plt
+
+    order = topological_order(root)
+    if len(order) > max_nodes:
+        raise ValueError(f"the graph has {len(order):,} nodes, more than max_nodes={max_nodes} boxes can show legibly: "
+                         f"draw a smaller expression, build it from Tensors (one node per array, not per number), "
+                         f"or pass a larger max_nodes")
+    names = {id(node): name for name, node in (names or {}).items()}
+    where = _layout(order)
+    n_columns = 1 + max(c for c, _ in where.values())
+    n_rows = max(sum(1 for c2, _ in where.values() if c2 == c) for c in range(n_columns))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(4.0, 2.3 * n_columns), max(2.0, 1.05 * n_rows + 0.6)))
+    boxes = {}
+    for node in order:
+        c, r = where[id(node)]
+        leaf = not node._parents
+        boxes[id(node)] = ax.text(c, -r, _label(node, names), ha="center", va="center", fontsize=8,
+                                  family="monospace", zorder=3,
+                                  bbox=dict(boxstyle="round,pad=0.35", lw=0.8,
+                                            fc="#eef3fb" if leaf else "#fdf1e6",
+                                            ec="tab:blue" if leaf else "tab:orange"))
+    for node in order:
+        seen = {}
+        for p in node._parents:
+            k = seen[id(p)] = seen.get(id(p), -1) + 1          # the k-th arrow between the same two nodes
+            rad = 0.0 if node._parents.count(p) == 1 else (0.25 if k == 0 else -0.25)
+            ax.annotate("", xy=(0, 0.5), xycoords=boxes[id(node)], xytext=(1, 0.5),
+                        textcoords=boxes[id(p)], zorder=2,
+                        arrowprops=dict(arrowstyle="->", color="grey", lw=0.9, shrinkA=2, shrinkB=2,
+                                        connectionstyle=f"arc3,rad={rad}"))
+    ax.set_xlim(-0.6, n_columns - 0.4)
+    ax.set_ylim(-(n_rows - 1) / 2 - 0.7, (n_rows - 1) / 2 + 0.7)
+    ax.axis("off")
+    ax.set_title(title or f"the graph of {len(order)} nodes; blue: leaves, orange: operations "
+                          f"(data: value, grad: dJ/d node)", fontsize=9)
+    ax.figure.tight_layout()
+    return ax.figure

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import nn_helpers as nn
-from nn_helpers.autograd import Tensor, Value, cross_entropy, im2col, no_grad, topological_order, unbroadcast
+from nn_helpers.autograd import (Tensor, Value, cross_entropy, draw_graph, im2col, no_grad, saved_bytes,
+                                 topological_order, unbroadcast)
 from nn_helpers.conv import conv2d_backward, conv2d_forward
 
 
@@ -63,6 +64,9 @@ TENSOR_CASES = [
     ("scalar on the left", lambda a: (2.0 - a + 3.0 * a / 2.0 + 1.0 / (a + 3.0)).sum(), (POS,)),
     ("transpose", lambda a: (a.reshape(2, 2, 3).transpose(2, 0, 1).reshape(3, 4) ** 2 * np.arange(12.0).reshape(3, 4)).sum(), (A,)),
     ("im2col", lambda x: (im2col(x, 2, stride=1, pad=1) ** 2 * np.arange(4.0 * 16).reshape(4, 16)).sum(), (rng.normal(size=(1, 1, 3, 3)),)),
+    ("max axis 1", lambda a: (a.max(axis=1) * np.array([1.0, -2.0, 0.5, 3.0])).sum(), (A,)),
+    ("max axis 0 of 3-D", lambda a: (a.reshape(2, 2, 3).max(axis=0) ** 2).sum(), (A,)),
+    ("max axis -1", lambda a: (a.max(axis=-1) ** 2).sum(), (A,)),
     ("cross_entropy", lambda z: cross_entropy(z, np.array([0, 2, 1, 2])), (A,)),
     ("cross_entropy of large logits", lambda z: cross_entropy(z * 500.0, np.array([1, 0, 0, 2])), (A,)),
 ]
@@ -92,6 +96,23 @@ def test_unbroadcast_sums_the_stretched_axes():
     assert np.array_equal(unbroadcast(g, (3, 1)), g.sum(axis=(0, 2))[:, None])
     assert np.array_equal(unbroadcast(g, (1, 3, 4)), g.sum(axis=0, keepdims=True))
     assert unbroadcast(g, ()).shape == () and unbroadcast(g, ()) == g.sum()
+
+
+def test_max_sends_each_slices_gradient_to_its_first_maximum_only():
+    # ties, as after a ReLU: notebook 11's rule, the first maximum (np.argmax's) gets G, the others 0
+    a = Tensor(np.array([[0.0, 2.0, 2.0], [0.0, 0.0, 0.0], [1.0, 3.0, 3.0], [5.0, 1.0, 5.0]]), requires_grad=True)
+    G = np.array([1.0, -2.0, 0.5, 3.0])
+    out = a.max(axis=1)
+    (out * G).sum().backward()
+    assert np.array_equal(out.data, [2.0, 0.0, 3.0, 5.0])
+    assert np.array_equal(a.grad, [[0, 1, 0], [-2, 0, 0], [0, 0.5, 0], [3, 0, 0]])
+    b = Tensor(a.data.T.copy(), requires_grad=True)
+    (b.max(axis=0) * G).sum().backward()
+    assert np.array_equal(b.grad, a.grad.T)
+    with pytest.raises(TypeError, match="one axis as an int"):
+        a.max(axis=None)
+    with pytest.raises(ValueError, match="axis must be in"):
+        a.max(axis=2)
 
 
 def value_grads(f, xs):
@@ -247,3 +268,46 @@ def test_a_convolution_from_im2col_needs_no_backward_of_its_own(stride, pad, C):
     np.testing.assert_allclose(Zt.data, Z, rtol=1e-12, atol=1e-12)
     for got, expected in ((Xt.grad, dX), (Wt.grad, dW), (bt.grad, db)):
         np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_saved_bytes_counts_what_the_graph_keeps_for_the_backward_pass():
+    params = nn.init_params([784, 32, 10], seed=1, dtype=np.float64)
+    tensors = {k: Tensor(v, requires_grad=True) for k, v in params.items()}
+    X, y = np.random.default_rng(0).random((16, 784)), np.arange(16) % 10
+    J = mlp_loss(tensors, X, y)
+    # X W1, + b1, relu: (16, 32); A1 W2, + b2, the log-probabilities: (16, 10); the labels y; J itself
+    assert saved_bytes(J) == (3 * 16 * 32 + 3 * 16 * 10) * 8 + y.nbytes + 8
+    J2 = cross_entropy(((Tensor(X) @ tensors["W1"]).reshape(16, 32) + tensors["b1"]).T.T, y)
+    assert saved_bytes(J2) == (2 * 16 * 32) * 8 + 16 * 32 * 8 + y.nbytes + 8   # a reshape's view costs nothing
+    with no_grad():
+        assert saved_bytes(mlp_loss(tensors, X, y)) == 0
+
+
+def test_draw_graph_shows_each_node_with_its_value_and_gradient():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    a = Value(3.0)
+    b = a * a
+    J = b + b * 2.0
+    J.backward()
+    fig = draw_graph(J, {"a": a, "b": b, "J": J})
+    texts = [t.get_text() for t in fig.axes[0].texts if t.get_text()]
+    assert len(texts) == 5 and "a\ndata 3\ngrad 18" in texts and "b = mul\ndata 9\ngrad 3" in texts
+    assert "J = add\ndata 27\ngrad 1" in texts and "constant\ndata 2\ngrad 9" in texts
+    arrows = [c for c in fig.axes[0].get_children() if isinstance(c, matplotlib.text.Annotation) and not c.get_text()]
+    assert len(arrows) == 6                      # a -> b twice (a * a), b -> mul, 2 -> mul, b -> J, mul -> J
+    plt.close(fig)
+    W = Tensor(np.ones((3, 2)), requires_grad=True)
+    L = (Tensor(np.ones((4, 3))) @ W).relu().mean()
+    fig = draw_graph(L, {"W": W})
+    texts = [t.get_text() for t in fig.axes[0].texts if t.get_text()]
+    assert any(t.startswith("W  (3, 2)\ndata: mean 1") for t in texts) and any("grad: not needed" in t for t in texts)
+    assert any(t.startswith("input  (4, 3)") for t in texts)
+    fig.canvas.draw()
+    plt.close(fig)
+    x = Value(1.0)
+    for _ in range(200):
+        x = x * 1.0                  # two nodes a step: the product and its constant 1.0
+    with pytest.raises(ValueError, match="401 nodes, more than max_nodes=100"):
+        draw_graph(x)

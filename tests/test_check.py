@@ -96,6 +96,27 @@ def conv_backward(dZ, X, W, stride, pad):
     _, cache = nn.conv2d_forward(X, W, np.zeros(len(W), dtype=W.dtype), stride=stride, pad=pad)
     return nn.conv2d_backward(dZ, cache)
 
+def value_mul(a, b):        # the engine's a * b is recognised and refused: its closure is the engine's
+    out = autograd.Value(a.data * b.data, (a, b))
+
+    def _backward():
+        a.grad += b.data * out.grad
+        b.grad += a.data * out.grad
+    out._backward = _backward
+    return out
+
+
+def tensor_max(a, axis):     # likewise a.max(axis)
+    out = a._result(a.data.max(axis=axis), (a,), "max")
+
+    def _backward():
+        g = np.zeros_like(a.data)
+        np.put_along_axis(g, np.expand_dims(a.data.argmax(axis=axis), axis), np.expand_dims(out.grad, axis), axis)
+        a._add_grad(g)
+    out._backward = _backward
+    return out
+
+
 PACKAGE = {
     "parse_idx": nn.parse_idx,
     "to_features": nn.to_features,
@@ -126,10 +147,10 @@ PACKAGE = {
     "conv_forward": lambda X, W, b, stride, pad: nn.conv2d_forward(X, W, b, stride=stride, pad=pad)[0],
     "conv_backward": conv_backward,                            # notebook 11; its mistakes: test_check_conv.py
     "maxpool_backward": lambda dA, X, size: nn.maxpool_backward(dA, nn.maxpool_forward(X, size=size)[1]),
-    "value_mul": lambda a, b: a * b,                           # notebook 12; its mistakes: test_check_autograd.py
+    "value_mul": value_mul,                                    # notebook 12; its mistakes: test_check_autograd.py
     "topological_order": autograd.topological_order,
     "unbroadcast": autograd.unbroadcast,
-    "matmul_vjp": lambda A, B, G: (G @ B.T, A.T @ G),
+    "tensor_max": tensor_max,
 }
 
 

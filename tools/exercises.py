@@ -502,16 +502,17 @@ EXERCISES = {
     ],
     "12_automatic_differentiation.ipynb": [
         ex("Subtraction, division and negation need no closure of their own", "value_mul",
-           "Write `my_value_mul(a, b)`, the multiplication of two `Value`s, in the shape of `__add__` above. First "
-           "derive the local derivatives $\\partial(ab)/\\partial a$ and $\\partial(ab)/\\partial b$. Then return "
-           "`out`, a new `Value(data, parents)` that holds `a.data * b.data` and has `(a, b)` as its parents, with "
-           "a closure `_backward` attached to it (`out._backward`) that adds each input's share of `out.grad` into "
-           "that input's `.grad`. The checker sets `out.grad = 2` and runs your closure once, on three cases: two "
+           "Write `my_value_mul(a, b)`, the multiplication of two `Value`s, in the shape of `__add__` above, without "
+           "the engine's own `*` (the checker recognises it). First derive the local derivatives "
+           "$\\partial(ab)/\\partial a$ and $\\partial(ab)/\\partial b$. Then return `out`, a new "
+           "`Value(data, parents)` that holds `a.data * b.data` and has `(a, b)` as its parents, with a closure "
+           "`_backward` attached to it (`out._backward`) that adds each input's share of `out.grad` into that "
+           "input's `.grad`. The checker sets `out.grad = 2` and runs your closure once, on three cases: two "
            "different Values, `a * a` (the same Value twice), and an `a` that already holds a gradient from "
            "another use.",
            "The chain rule on one edge: what arrives at `out` (`out.grad`) times the local derivative of `out` "
-           "with respect to that input; for a product, each factor's local derivative is the value of the other "
-           "factor. Add into `.grad`, as `__add__` does: a Value may be used twice.",
+           "with respect to that input. For $\\partial(ab)/\\partial a$, treat `b` as a constant: what is the "
+           "derivative of $3a$ with respect to $a$? Add into `.grad`, as `__add__` does: a Value may be used twice.",
            "def my_value_mul(a, b):",
            """    out = Value(a.data * b.data, (a, b))
 
@@ -521,15 +522,18 @@ EXERCISES = {
     out._backward = _backward
     return out"""),
         ex('print("topological order, as values:"', "topological_order",
-           "Before you run the next cell, which uses the engine's: write `my_topological_order(root)`, the list of "
-           "every node that `root` depends on (follow `node._parents`, the inputs of a node), each node once, "
-           "every node after all of its inputs, `root` last. Without a recursion: the checker's third graph is a "
-           "chain of 3,000 operations, deeper than Python lets a function call itself. Its first graph is a "
-           "diamond, where one node is reached along two paths.",
-           "Depth-first, with a list as your own stack. Each node goes onto the stack twice: the first time it "
-           "comes off, put its inputs on top of it (so they are finished first) and mark it as seen; the second "
-           "time, all its inputs are in the list, so append it. A pair (node, a flag) on the stack tells the two "
-           "visits apart, and a set of the nodes seen so far keeps each node once.",
+           "Before you run the next cell, which imports the engine's: write `my_topological_order(root)`, which "
+           "returns what micrograd's `order_by_recursion` above returns (every node that `root` depends on, "
+           "each once, every node after all of its inputs, `root` last; any such order is right), **without a "
+           "recursion**: the checker's "
+           "chain of 3,000 operations is deeper than Python lets a function call itself. It also tries a diamond "
+           "(one node reached along two paths), `c = b + b`, the two-paths graph $J = b + 2b$ and 300 random small "
+           "graphs, and checks each node's place against its inputs.",
+           "Start from `order_by_recursion`. For every call of `build` that has not returned yet, Python keeps "
+           "the node it is working on and how far it has got with it: still to send into its inputs, or done with "
+           "them and ready to be appended. Keep the same in a list of your own, used as a stack, and loop until it "
+           "is empty. Where does the `visited` check go, so that a node still waiting for its inputs is not "
+           "appended before them?",
            "def my_topological_order(root):",
            """    order, visited = [], set()
     stack = [(root, False)]
@@ -542,26 +546,16 @@ EXERCISES = {
             stack.append((node, True))
             stack.extend((parent, False) for parent in node._parents)
     return order""", before=True),
-        ex("Each VJP derived in a line", "matmul_vjp",
-           "Before you read the table below, derive the vector-Jacobian product of the matrix product "
-           "$C = AB$, with $A$ (n, m), $B$ (m, p) and $C$ (n, p). Given $G = \\partial J/\\partial C$ (n, p), write "
-           "`my_matmul_vjp(A, B, G)` that returns `(dA, dB)`: $\\partial J/\\partial A$, of the shape of $A$, and "
-           "$\\partial J/\\partial B$, of the shape of $B$, each as one matrix product. Start from one entry, "
-           "$C_{ij} = \\sum_q A_{iq} B_{qj}$: which entries of $C$ does $A_{iq}$ change, and by how much?",
-           "$A_{iq}$ appears in row $i$ of $C$ only, with slope $\\partial C_{ij} / \\partial A_{iq} = B_{qj}$, so "
-           "$\\partial J/\\partial A_{iq} = \\sum_j G_{ij} B_{qj}$. A sum over $j$ of $G_{ij}$ times an entry of $B$ "
-           "indexed $(q, j)$ is a matrix product with one factor transposed; the shapes tell which, since the "
-           "result must be (n, m). $B$ goes the same way.",
-           "def my_matmul_vjp(A, B, G):",
-           """    return G @ B.T, A.T @ G""", before=True),
         ex("column = Tensor(np.array([[1.0], [2.0], [0.0], [-1.0]])", "unbroadcast",
-           "Write `my_unbroadcast(grad, shape)` for any shapes: `grad` has the shape of a broadcast result, `shape` "
-           "is the shape of one input before broadcasting; return `grad` summed down to `shape`. The checker tries "
-           "a bias (3,) and a column (4, 1) and a row (1, 3) under a (4, 3) gradient, shape (3, 1) under a "
-           "(2, 3, 4) one, a number (shape `()`), and an input that was not broadcast at all.",
-           "Two steps, from the rule above. First sum away the leading axes that `grad` has and `shape` has not "
-           "(as many as the difference of their lengths). Then, for each axis where `shape` has size 1, sum "
-           "over it and keep it as an axis of size 1 (`keepdims=True`).",
+           "Before you run the next cell, which imports the engine's: write `my_unbroadcast(grad, shape)` for any "
+           "shapes: `grad` has the shape of a broadcast result, `shape` is the shape of one input before "
+           "broadcasting; return `grad` summed down to `shape`. The checker tries a bias (3,) and a column (4, 1) "
+           "and a row (1, 3) under a (4, 3) gradient, shape (3, 1) under a (2, 3, 4) one, a number (shape `()`), "
+           "and an input that was not broadcast at all.",
+           "Broadcasting did two things to the input, as the text above says; undo each with a sum. Line the two "
+           "shapes up from the right, as NumPy does: which axes of `grad` have no partner in `shape`, and which "
+           "axes of `shape` were stretched from size 1? The result must have exactly `shape`: mind which sums "
+           "should keep their axis.",
            "def my_unbroadcast(grad, shape):",
            """    while grad.ndim > len(shape):
         grad = grad.sum(axis=0)
@@ -569,6 +563,32 @@ EXERCISES = {
         if size == 1:
             grad = grad.sum(axis=axis, keepdims=True)
     return grad""", before=True),
+        ex("max(axis=1) against finite differences", "tensor_max",
+           "Before you run the next cell, which uses the engine's `max`: write `my_tensor_max(a, axis)`, the "
+           "largest entry of the Tensor `a` along `axis` (that axis removed, as `np.max` does), in the engine's "
+           "form above: `out = a._result(data, (a,), \"max\")` and a closure `_backward` attached to `out` that "
+           "adds into `a` (with `a._add_grad`) the VJP you derived: $G$ (`out.grad`) to each slice's maximum, 0 "
+           "to every other entry, and at a tie all of it to the **first** maximum (notebook 11's rule). Not the "
+           "engine's `a.max(axis)` (the checker recognises it). Test it yourself first, as section 3 tested "
+           "every operation: `check_gradients(lambda t: (my_tensor_max(t, 1) ** 2).sum(), A)` must be tiny on a "
+           "random `A` (no ties). The checker compares with finite differences on tie-free inputs of 2 and 3 "
+           "axes (axis 0, 1, a square matrix, a batch of one, an `a` that already holds a gradient), and with "
+           "the tie rule on inputs after a ReLU, full of ties.",
+           "Two shapes meet in the closure: `out.grad`'s, which lost `axis`, and `a`'s; line them up first. Then: "
+           "which entry of each slice receives the slice's $G$? `np.argmax` along `axis` answers that, ties "
+           "included, and NumPy has functions that read or write an array at such per-slice positions (their "
+           "names end in `_along_axis`). Comparing `a.data` with the maximum would find every tied entry.",
+           "def my_tensor_max(a, axis):",
+           """    out = a._result(a.data.max(axis=axis), (a,), "max")
+
+    def max_vjp():                    # the closure: any name will do
+        G = np.expand_dims(out.grad, axis)
+        first = np.expand_dims(a.data.argmax(axis=axis), axis)
+        grad = np.zeros_like(a.data)
+        np.put_along_axis(grad, first, G, axis=axis)
+        a._add_grad(grad)
+    out._backward = max_vjp
+    return out""", before=True),
     ],
 }
 

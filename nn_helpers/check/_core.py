@@ -40,7 +40,7 @@ EXERCISES = {
     "07": ["confusion_matrix", "precision_recall", "most_confident_mistakes"],
     "08": ["l2_gradient", "early_stopping", "dropout_forward"],
     "11": ["conv_forward", "conv_backward", "maxpool_backward"],
-    "12": ["value_mul", "topological_order", "matmul_vjp", "unbroadcast"],
+    "12": ["value_mul", "topological_order", "unbroadcast", "tensor_max"],
 }
 
 #: The latest verdict of each checker run in this session: name -> True (correct) / False.

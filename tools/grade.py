@@ -82,6 +82,9 @@ FORBIDDEN = {
 #: The names the training loop of notebook 05 calls; train_epoch's checker puts its own pieces under them.
 LOOP_NAMES = ("forward", "backward", "sgd_step", "minibatches")
 
+#: A submission whose process hangs or ends this many times is not graded further (each costs a timeout).
+MAX_RESTARTS = 6
+
 COLUMNS = ["student", "notebook", "exercise", "solved", "points", "max_points", "diagnosis"]
 
 
@@ -374,7 +377,7 @@ def judge(student: str, source: Path, scratch_root: Path, timeout: float, memory
         answer = h.load(relative, {k: v for k, v in FORBIDDEN.items()})
         return h, answer
 
-    fatal = None
+    fatal, losses = None, 0
     for key, name in exercises:
         fn_name = functions[name]
         if fatal:
@@ -382,16 +385,6 @@ def judge(student: str, source: Path, scratch_root: Path, timeout: float, memory
             continue
         if name not in headers and fn_name not in sources:
             rows.append([key, name, False, "not handed in: no block for it in my_network.py"])
-            continue
-        if fn_name not in sources:
-            rows.append([key, name, False, f"{KEPT} defines no function {fn_name} with def (its block's header names "
-                                           f"it): was it renamed, or is it not valid Python?"])
-            continue
-        src, node, imported = sources[fn_name]
-        used = package_calls(node, imported, FORBIDDEN.get(name, []))
-        if used:
-            rows.append([key, name, False, f"{fn_name} calls the package's own {', '.join(used)}: the exercise asks "
-                                           f"for your own code"])
             continue
         if host is None:
             try:
@@ -404,6 +397,16 @@ def judge(student: str, source: Path, scratch_root: Path, timeout: float, memory
         status = loaded.get("functions", {}).get(name, {})
         if problem:
             rows.append([key, name, False, f"its block fails when it runs: {problem}"])
+            continue
+        if fn_name not in sources:
+            rows.append([key, name, False, f"{KEPT} defines no function {fn_name} with def (its block's header names "
+                                           f"it): was it renamed, or is it not valid Python?"])
+            continue
+        src, node, imported = sources[fn_name]
+        used = package_calls(node, imported, FORBIDDEN.get(name, []))
+        if used:
+            rows.append([key, name, False, f"{fn_name} calls the package's own {', '.join(used)}: the exercise asks "
+                                           f"for your own code"])
             continue
         if not status.get("found"):
             head = loaded.get("problems", {}).get("")
@@ -423,7 +426,9 @@ def judge(student: str, source: Path, scratch_root: Path, timeout: float, memory
         except HostLost as lost:
             ok, diagnosis = False, f"{name}: your function {lost}"
             host.kill()
-            host = None
+            host, losses = None, losses + 1
+            if losses >= MAX_RESTARTS:
+                fatal = f"not graded: the submission's process hung or ended {losses} times, the grader gave up"
         except Exception as err:      # the checker itself failed on what came back: not solved, say why
             ok, diagnosis = False, f"{name}: the checker could not judge the result ({type(err).__name__}: {err})"
         if ok and host is not None and host.used:

@@ -106,6 +106,7 @@ def load(path: str, module: types.ModuleType) -> dict:
             described = grade_wire.describe_exception(err, path)
             if isinstance(err, SyntaxError):
                 described["line"] = f"line {err.lineno}: {(err.text or '').strip()}"
+                described["message"] = err.msg
             problems[name] = (f"{described['type']}: {described['message']}"
                               + (f" ({described['line']})" if described["line"] else ""))
     return problems

@@ -176,7 +176,7 @@ class Host:
         env = {"PATH": os.defpath, "HOME": str(scratch), "NN_LEARNER_DIR": str(scratch), "MPLBACKEND": "Agg",
                "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "MPLCONFIGDIR": str(scratch / ".mpl")}
-        for key in ("NN_CHECK_SEED", "SYSTEMROOT"):
+        for key in ("SYSTEMROOT",):        # not NN_CHECK_SEED: the fresh cases' seed stays with the checkers
             if key in os.environ:
                 env[key] = os.environ[key]
         self.process = subprocess.Popen(
@@ -535,6 +535,11 @@ def first_line(diagnosis: str) -> str:
     return re.sub(r"^\w+: ", "", lines[0])
 
 
+def not_done(diagnosis: str) -> bool:
+    """The student did not try: the skeleton is still there, or the exercise is not in the file."""
+    return "not done yet" in diagnosis or diagnosis.startswith("not handed in")
+
+
 def report(results: dict, points: dict, seed) -> str:
     """The class report: pass rates, the most frequent diagnoses, each student's row (one HTML file, no
     scripts, no files beside it)."""
@@ -558,17 +563,19 @@ def report(results: dict, points: dict, seed) -> str:
              "Each submission ran in a process of its own; the checkers ran in the grader. "
              "results.csv and totals.csv hold the same numbers.</p>",
              "<h2>Each exercise: how many solved it</h2><table><tr><th>notebook</th><th>exercise</th><th>points</th>"
-             "<th>solved</th><th></th><th>most frequent diagnosis</th></tr>"]
+             "<th>solved</th><th></th><th>wrong</th><th>not done</th><th>what the wrong ones got wrong most often</th></tr>"]
     for key, name in exercises:
         n_ok = sum(solved[s].get(name, False) for s in students)
+        missing = sum(not solved[s].get(name) and not_done(diag[s].get(name, "")) for s in students)
         rate = n_ok / len(students) if students else 0
         wrong = Counter(first_line(diag[s][name]) for s in students
-                        if not solved[s].get(name) and diag[s].get(name))
+                        if not solved[s].get(name) and diag[s].get(name) and not not_done(diag[s][name]))
         common = wrong.most_common(1)
-        top = f"{e(common[0][0][:160])} <span class='small'>({common[0][1]}&times;)</span>" if common else ""
+        top = f"{e(common[0][0][:400])} <span class='small'>({common[0][1]}&times;)</span>" if common else ""
         parts.append(f"<tr><td>{key}</td><td>{e(name)}</td><td class='num'>{points.get(name, 0)}</td>"
                      f"<td class='num'>{n_ok}/{len(students)}</td><td><span class='bar' style='width:{rate * 120:.0f}px'>"
-                     f"</span></td><td>{top}</td></tr>")
+                     f"</span></td><td class='num'>{sum(wrong.values()) or ''}</td><td class='num'>{missing or ''}</td>"
+                     f"<td>{top}</td></tr>")
     parts.append("</table><h2>What the class got wrong most often</h2><p class='small'>The checkers' diagnoses, "
                  "counted over every student and exercise (not done yet and not handed in left out): the lesson "
                  "plan for the next session.</p><table><tr><th>times</th><th>exercise</th><th>diagnosis</th></tr>")
@@ -576,7 +583,7 @@ def report(results: dict, points: dict, seed) -> str:
     for s in students:
         for _, n, ok, d in results[s]["rows"]:
             cause = first_line(d)
-            if not ok and d and "not done yet" not in d and "not handed in" not in d:
+            if not ok and d and not not_done(d):
                 counted[(n, cause)] += 1
     for (n, cause), times in counted.most_common(12):
         parts.append(f"<tr><td class='num'>{times}</td><td>{e(n)}</td><td>{e(cause[:300])}</td></tr>")
@@ -590,7 +597,7 @@ def report(results: dict, points: dict, seed) -> str:
             d = diag[s].get(n, "")
             if solved[s].get(n):
                 parts.append("<td class='ok' title='solved'>&#10003;</td>")
-            elif "not done yet" in d or "not handed in" in d:
+            elif not_done(d):
                 parts.append(f"<td class='none' title='{e(first_line(d))}'>&middot;</td>")
             else:
                 parts.append(f"<td class='no' title='{e(first_line(d)[:300])}'>&#10007;</td>")

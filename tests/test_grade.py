@@ -325,3 +325,32 @@ def test_the_wire_refuses_what_it_must_not_build():
         codec.unpack({"value": None, "objects": {"c1": {"class": "os:system", "attrs": {}}}})
     err = grade_wire.exception_from({"type": "SystemExit", "module": "builtins", "message": "1"})
     assert isinstance(err, Exception)                    # a student's SystemExit never ends the grader
+
+
+def test_the_class_report_in_chromium(graded):
+    """The report as a teacher opens it: Debian's Chromium (skipped without it, unless NN_REQUIRE_BROWSER=1),
+    no request but the file itself, every student's row; its picture goes to build/class-report.png (for the
+    teacher's guide; git-ignored)."""
+    sys.path.insert(0, str(ROOT / "tests" / "browser"))
+    from browser_env import CHROMIUM, CHROMIUM_ARGS, skip_or_fail_without_browser
+    skip_or_fail_without_browser()
+    from playwright.sync_api import sync_playwright
+
+    report = graded["dir"] / "report.html"
+    requests, errors = [], []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(report.as_uri())
+        tables = page.locator("table")
+        assert tables.count() == 3
+        assert tables.nth(0).locator("tr").count() == 1 + len(ALL)
+        assert tables.nth(2).locator("tr").count() == 1 + len(graded["students"])
+        assert page.locator("td.ok").count() == sum(r["solved"] == "yes" for s in graded["results"].values()
+                                                    for r in s.values())
+        (ROOT / "build").mkdir(exist_ok=True)
+        page.screenshot(path=ROOT / "build" / "class-report.png", full_page=True)
+        browser.close()
+    assert requests == [report.as_uri()] and errors == []

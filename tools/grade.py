@@ -190,7 +190,7 @@ class Host:
         self.codec = grade_wire.Codec("p")
         self.peer = grade_wire.Peer(self.channel, self.codec, self._run_callback)
         self.peer.on_result = self._on_result
-        self.used, self.lost = set(), None
+        self.used, self.lost, self.broken = set(), None, False
 
     def _run_callback(self, message, args, kwargs):
         fn = self.codec.mine.get(str(message.get("fid")))
@@ -220,6 +220,10 @@ class Host:
             self.lost = self._ended(code)
         except self.wire.WireError as err:
             self.lost = f"sent back something the grader does not accept: {err}"
+        except BaseException as err:
+            if not hasattr(err, "remote_line"):   # not the student's exception: the checker stopped the call
+                self.broken = True                # (its own time limit?); the process is mid-call: replace it
+            raise
         finally:
             self.channel.deadline = None
         raise HostLost(self.lost)
@@ -431,9 +435,13 @@ def judge(student: str, source: Path, scratch_root: Path, timeout: float, memory
                 fatal = f"not graded: the submission's process hung or ended {losses} times, the grader gave up"
         except Exception as err:      # the checker itself failed on what came back: not solved, say why
             ok, diagnosis = False, f"{name}: the checker could not judge the result ({type(err).__name__}: {err})"
-        if ok and host is not None and host.used:
-            ok, diagnosis = False, f"{fn_name} calls the package's own {', '.join(sorted(host.used))}: the exercise " \
-                                   f"asks for your own code"
+        used = sorted(host.used) if host is not None else []
+        if host is not None and host.broken:
+            host.kill()
+            host = None
+        if ok and used:
+            ok, diagnosis = False, f"{fn_name} calls the package's own {', '.join(used)}: the exercise asks for your " \
+                                   f"own code"
         rows.append([key, name, ok, "" if ok else diagnosis])
     if host is not None:
         host.close()

@@ -7,6 +7,8 @@ writes
                              --no-hints); skeletons, check cells and every other cell as they are, with
                              their stored outputs, plus NOTATION.md
     OUT/student/README.md    the project's README (the book's landing page)
+    OUT/student/data         a link to the project's data/ (a copy where links are not allowed): the
+                             notebooks read ../data/mnist
     OUT/student-book/        that edition as a website (what `python3 dev.py book` makes of the series)
     OUT/teacher/notebooks/   the teacher's copy: the series as it is, Solutions included
     OUT/nbgrader/source/     with --nbgrader: nbgrader source notebooks, one assignment per notebook with
@@ -57,6 +59,8 @@ def write_edition(out: Path, hints: bool = True, series: Path = SERIES) -> Path:
     """OUT/student/ (notebooks, NOTATION.md, README.md) and OUT/teacher/notebooks/; returns OUT/student."""
     student, teacher = out / "student", out / "teacher"
     for folder in (student, teacher):
+        if (folder / "data").is_symlink():
+            (folder / "data").unlink()           # the link only, never the data it points to
         if folder.exists():
             shutil.rmtree(folder)
         (folder / "notebooks").mkdir(parents=True)
@@ -70,6 +74,12 @@ def write_edition(out: Path, hints: bool = True, series: Path = SERIES) -> Path:
                                                             encoding="utf-8", newline="\n")
         else:
             shutil.copyfile(path, student / "notebooks" / path.name)
+    data = series.parent / "data"            # the notebooks read ../data/mnist, as in the series
+    if data.is_dir():
+        try:
+            (student / "data").symlink_to(data.resolve(), target_is_directory=True)
+        except OSError:                          # Windows without developer mode: a copy
+            shutil.copytree(data, student / "data")
     readme = (series.parent / "README.md").read_text(encoding="utf-8")
     (student / "README.md").write_text(readme, encoding="utf-8", newline="\n")
     (teacher / "README.md").write_text(readme, encoding="utf-8", newline="\n")

@@ -203,13 +203,13 @@ class Host:
         if isinstance(used, list):
             self.used.update(str(u)[:200] for u in used[:20])
 
-    def _guarded(self, action):
+    def _guarded(self, action, seconds=None):
         """Run a protocol step; a dead, silent or lying student process becomes HostLost."""
-        self.channel.deadline = time.monotonic() + self.timeout
+        self.channel.deadline = time.monotonic() + (seconds or self.timeout)
         try:
             return action()
         except self.wire.Timeout:
-            self.lost = f"did not finish within {self.timeout:g} s (an endless loop?)"
+            self.lost = f"did not finish within {seconds or self.timeout:g} s (an endless loop?)"
         except (EOFError, BrokenPipeError, ConnectionResetError):
             code = self.process.poll()
             if code is None:
@@ -239,13 +239,20 @@ class Host:
             else "closed its connection to the grader"
 
     def load(self, file: str, forbidden: dict) -> dict:
-        def step():
+        """Start-up (Python, NumPy, nn_helpers: seconds on a busy machine, so up to 120 s), then the student's
+        file (within the time limit of a call). Returns what the process says it found, checked for shape."""
+        def ready():
             self.channel.send({"op": "load", "file": file, "functions": self.functions, "forbidden": forbidden})
             return self.channel.receive()
-        answer = self._guarded(step)
+        if self._guarded(ready, seconds=max(self.timeout, 120)).get("op") != "ready":
+            raise HostLost("sent back something the grader does not accept")
+        answer = self._guarded(self.channel.receive)
         if answer.get("op") != "loaded":
             raise HostLost("sent back something the grader does not accept")
-        return answer
+        problems = answer.get("problems") if isinstance(answer.get("problems"), dict) else {}
+        functions = answer.get("functions") if isinstance(answer.get("functions"), dict) else {}
+        return {"problems": {str(k): str(v)[:2000] for k, v in problems.items()},
+                "functions": {str(k): v for k, v in functions.items() if isinstance(v, dict)}}
 
     def proxy(self, exercise: str, fn_name: str, source: str, label: str):
         """A function that looks like the student's to the checker (its name and source, for the checkers

@@ -152,6 +152,7 @@ def main(argv):
     sys.stdout = sys.stderr = out
     sys.stdin = io.StringIO("")
     install_guard(scratch)
+    channel.send({"op": "ready"})                   # started: from here on, the student's code runs
     module = types.ModuleType("my_network")
     module.__file__ = path
     # what the notebooks' namespace offers the kept pieces (notebook 12's classes are not kept in the file)

@@ -182,7 +182,7 @@ class Host:
         self.process = subprocess.Popen(
             [sys.executable, "-I", str(TOOLS / "grade_host.py"), str(TOOLS), str(to_child_r), str(from_child_w)],
             cwd=scratch, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=open(os.environ["GRADE_DEBUG"], "a") if os.environ.get("GRADE_DEBUG") else subprocess.DEVNULL,
+            stderr=open(os.environ["GRADE_DEBUG"], "a", encoding="utf-8") if os.environ.get("GRADE_DEBUG") else subprocess.DEVNULL,
             pass_fds=(to_child_r, from_child_w), preexec_fn=limits(memory_mb, cpu_seconds=int(timeout * 60) + 60))
         os.close(to_child_r)
         os.close(from_child_w)

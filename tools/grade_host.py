@@ -15,7 +15,6 @@ what the grader's user can do. The teacher's guide says so, and how to grade in 
 
 from __future__ import annotations
 
-import builtins
 import io
 import linecache
 import os
@@ -202,8 +201,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    try:
-        main(sys.argv[1:])
-    finally:
-        builtins.print  # noqa: B018 - nothing to clean: the grader ends this process
-    os._exit(0)
+    main(sys.argv[1:])
+    os._exit(0)              # at once: a thread the student's code started must not keep the process alive

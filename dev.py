@@ -8,6 +8,8 @@
     python3 dev.py train    # set up .venv, then train the default network (python -m nn_helpers train)
     python3 dev.py app      # set up .venv, then open the playground (every slider, no code) with Voila
     python3 dev.py book     # set up .venv with the book extra, then build the series as a website in build/book/
+    python3 dev.py class OUT   # the class edition: the series without solutions, its book, a teacher's copy
+    python3 dev.py grade SUBMISSIONS --out DIR   # run every checker on each student's my_network.py
     python3 dev.py setup    # only set up .venv
 
 Set-up creates a virtual environment in .venv and installs the project with the pinned versions of
@@ -222,6 +224,28 @@ def book_command(args):
     return [PYTHON, ROOT / "book" / "build.py"]
 
 
+def absolute_paths(args):
+    """The commands run in the project's folder: a path the user typed relative to where they are becomes
+    absolute (every argument that is neither an option nor a number)."""
+    args[:] = [a if a.startswith("-") or a.lstrip("-").replace(".", "", 1).isdigit() else str(Path(a).resolve())
+               for a in args]
+
+
+def class_command(args):
+    """The class edition (tools/class_edition.py): notebooks without the folded Solutions, its book, the
+    teacher's copy; --nbgrader writes nbgrader source notebooks too (the nbgrader extra is installed)."""
+    absolute_paths(args)
+    extras = "dev" + ("" if "--no-book" in args else ",book") + (",nbgrader" if "--nbgrader" in args else "")
+    setup(extras)
+    return [PYTHON, ROOT / "tools" / "class_edition.py"]
+
+
+def grade_command(args):
+    """Grade a class (tools/grade.py): every exercise's checker on each student's my_network.py."""
+    absolute_paths(args)
+    return [PYTHON, ROOT / "tools" / "grade.py"]
+
+
 def main(argv):
     commands = {
         "setup": lambda args: [],
@@ -230,6 +254,8 @@ def main(argv):
         "train": lambda args: [PYTHON, "-m", "nn_helpers", "train"],
         "app": lambda args: [BIN / "voila", "notebooks/playground.ipynb"],
         "book": book_command,
+        "class": class_command,
+        "grade": grade_command,
     }
     if argv[:1] == ["reset"]:  # needs no .venv
         return reset_command(argv[1:])

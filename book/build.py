@@ -55,6 +55,8 @@ def index_page(readme: str, series: Path) -> str:
     entries = [f"notebooks/{p.stem}" for p in chapters(series)]
     if (series / "NOTATION.md").exists():
         entries.append("notebooks/NOTATION")
+    if (series.parent / "book" / "teachers.md").exists():   # the teacher's guide (not in a class edition's book)
+        entries.append("teachers")
     toc = "\n".join(["```{toctree}", ":maxdepth: 1", ":caption: Chapters", "", *entries, "```", ""])
     return introduction(readme) + "\n" + toc
 
@@ -71,6 +73,8 @@ def lay_out(root: Path = ROOT, source: Path = SOURCE) -> Path:
         (source / "notebooks" / path.name).write_text(json.dumps(notebook), encoding="utf-8")
     if (series / "NOTATION.md").exists():
         shutil.copy2(series / "NOTATION.md", source / "notebooks" / "NOTATION.md")
+    if (root / "book" / "teachers.md").exists():
+        shutil.copy2(root / "book" / "teachers.md", source / "teachers.md")
     readme = (root / "README.md").read_text(encoding="utf-8")
     (source / "index.md").write_text(index_page(readme, series), encoding="utf-8")
     return source

@@ -1,0 +1,357 @@
+"""The grader (python3 dev.py grade, tools/grade.py) on a made-up class: a correct submission, a partial one,
+the classic mistakes, and every hostile submission of issue 31 (an endless loop, os._exit and sys.exit,
+memory without bound, a syntax error, a missing and a renamed function, megabytes of printing, files
+written and deleted outside its folder, nn_helpers.check patched to accept everything, the package's own
+functions handed in). Each gets its row with the reason; no other row changes; nothing outside the
+scratch folder changes; nothing wrong is accepted. ``--seed`` catches a submission that learned the fixed
+cases' outputs by heart.
+
+The class is graded once (a module fixture, about 20 s on one core); the tests read its CSV files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import importlib.util
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nn_helpers import check
+
+ROOT = Path(__file__).resolve().parent.parent
+GRADE = ROOT / "tools" / "grade.py"
+sys.path.insert(0, str(ROOT / "tools"))
+import grade  # noqa: E402
+
+ALL = [name for names in check.EXERCISES.values() for name in names]
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="the grader needs POSIX limits (Linux, macOS; on Windows: WSL)")
+
+
+def exercises_tool():
+    spec = importlib.util.spec_from_file_location("exercises_tool_grade", ROOT / "tools" / "exercises.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def correct_file(tmp: Path, monkeypatch) -> str:
+    """my_network.py as the checkers write it when a learner solves every exercise with its Solution."""
+    tool = exercises_tool()
+    lines = ["import numpy as np", "import nn_helpers as nn", "from nn_helpers.autograd import Value, Tensor", ""]
+    for entries in tool.EXERCISES.values():
+        for e in map(tool.as_exercise, entries):
+            lines += [e.signature, e.solution, "", ""]
+    (tmp / "solutions_for_grading.py").write_text("\n".join(lines), encoding="utf-8")
+    learner = tmp / "learner"
+    learner.mkdir()
+    monkeypatch.setenv("NN_LEARNER_DIR", str(learner))
+    monkeypatch.syspath_prepend(str(tmp))
+    import solutions_for_grading as solutions
+    with contextlib.redirect_stdout(io.StringIO()):
+        for name in ALL:
+            assert getattr(check, name)(getattr(solutions, f"my_{name}")), name
+    return (learner / "my_network.py").read_text(encoding="utf-8")
+
+
+def replace_block(text: str, name: str, source: str | None) -> str:
+    """The file with exercise ``name``'s block holding ``source`` instead (None: the block removed)."""
+    pattern = re.compile(rf"^# ==== {name}: (\w+) ====\n.*?(?=^# ==== )", re.S | re.M)
+    assert pattern.search(text), name
+    if source is None:
+        return pattern.sub("", text)
+    return pattern.sub(lambda m: f"# ==== {name}: {m.group(1)} ====\n# notebook ?, exercise ?: accepted by "
+                                 f"check.{name}\n\n{source.strip()}\n\n\n", text)
+
+
+def fixed_softmax_outputs() -> dict:
+    """sha256 of each input the softmax checker uses (without --seed) -> nn.softmax's output: what a
+    submission that learned the fixed cases by heart hands in."""
+    import nn_helpers as nn
+    table = {}
+
+    def recording(Z):
+        out = nn.softmax(Z)
+        table[hashlib.sha256(np.ascontiguousarray(Z).tobytes()).hexdigest()] = out.tolist()
+        return out
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert check.softmax(recording)
+    return table
+
+
+#: The wrong functions, written as learners write them: exercise -> source.
+MISTAKES = {
+    "softmax": "def my_softmax(Z):\n    return np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)",
+    "one_hot": "def my_one_hot(y, n_classes=10):\n    Y = np.zeros((len(y), n_classes))\n    Y[:, y] = 1\n    return Y",
+    "layer": "def my_layer(X, W, b):\n    return X @ W",
+}
+
+
+def hostile(outside: Path) -> dict:
+    """student -> {exercise: block source}: what a class hands in when some of it tries to break things."""
+    outside = str(outside)
+    return {
+        "loop": {"softmax": "def my_softmax(Z):\n    while True:\n        pass"},
+        "exit": {"momentum_step": "import os\n\ndef my_momentum_step(params, grads, velocity, lr, beta):\n"
+                                  "    os._exit(3)",
+                 "cosine_lr": "import sys\nsys.exit(1)\n\ndef my_cosine_lr(lr0, epoch, epochs):\n    return lr0"},
+        "memory": {"one_hot": "def my_one_hot(y, n_classes=10):\n    hoard = []\n    while True:\n"
+                              "        hoard.append(np.ones(10**7))"},
+        "syntax": {"cross_entropy": "def my_cross_entropy(probs, y):\n    return -np.mean(np.log(probs[np.arange("
+                                    "len(y)), y])"},
+        "missing": {"backward": None},
+        "renamed": {"layer": "def my_dense_layer(X, W, b):\n    return X @ W + b"},
+        "printing": {"to_features": "def my_to_features(images):\n    for _ in range(5):\n"
+                                    "        print('x' * 10**6)\n"
+                                    "    return images.reshape(len(images), 28 * 28).astype(np.float32) / 255"},
+        "files": {"he_init": f"import os, shutil\n\ndef my_he_init(n_in, n_out, seed):\n"
+                             f"    open('inside.txt', 'w').write('mine')\n"
+                             f"    try:\n        os.remove({outside!r} + '/sentinel.txt')\n    except OSError:\n        pass\n"
+                             f"    try:\n        shutil.rmtree({outside!r})\n    except OSError:\n        pass\n"
+                             f"    try:\n        os.kill(os.getppid(), 9)\n    except OSError:\n        pass\n"
+                             f"    open({outside!r} + '/written.txt', 'w').write('escaped')\n"
+                             f"    return np.random.default_rng(seed).normal(0, np.sqrt(2 / n_in), (n_in, n_out))"},
+        "patching": {"softmax": "from nn_helpers import check\nfrom nn_helpers.check import _core\n"
+                                "check.softmax = lambda fn: True\n_core._difference = lambda *a, **k: None\n"
+                                "_core.against = lambda *a, **k: (lambda *b, **c: None)\n\n"
+                                "def my_softmax(Z):\n    return Z"},
+        "package": {"softmax": "from nn_helpers.losses import softmax as my_softmax",
+                    "one_hot": "def my_one_hot(y, n_classes=10):\n    return getattr(nn, 'one' + '_hot')(y, n_classes)",
+                    "cross_entropy": "def my_cross_entropy(probs, y):\n    return nn.cross_entropy(probs, y)"},
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """The made-up class, graded once: {"dir": ..., "results": {student: {exercise: row}}, "totals": ...}."""
+    tmp = tmp_path_factory.mktemp("class")
+    with pytest.MonkeyPatch.context() as mp:
+        text = correct_file(tmp, mp)
+    outside = tmp / "outside"
+    outside.mkdir()
+    (outside / "sentinel.txt").write_text("keep me", encoding="utf-8")
+    table = fixed_softmax_outputs()
+    students = {"alice": {}, "bob": {n: None for n in ALL if n not in check.EXERCISES["01"] + check.EXERCISES["02"]},
+                "carol": MISTAKES,
+                "learned_by_heart": {"softmax": "import hashlib\nTABLE = " + json.dumps(table) + "\n\n"
+                                     "def my_softmax(Z):\n    key = hashlib.sha256(np.ascontiguousarray(Z).tobytes())"
+                                     ".hexdigest()\n    return np.array(TABLE[key])"},
+                **hostile(outside)}
+    submissions = tmp / "submissions"
+    for student, blocks in students.items():
+        folder = submissions / student
+        folder.mkdir(parents=True)
+        body = text
+        for name, source in blocks.items():
+            body = replace_block(body, name, source)
+        (folder / "my_network.py").write_text(body, encoding="utf-8")
+    # a notebook that ran top to bottom, one run out of order; alice hands in a zip
+    cells = lambda counts: {"cells": [{"cell_type": "code", "source": "x = 1", "execution_count": c, "outputs": []}
+                                      for c in counts], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (submissions / "bob" / "03_softmax_cross_entropy.ipynb").write_text(json.dumps(cells([1, 2, 3])), encoding="utf-8")
+    (submissions / "carol" / "03_softmax_cross_entropy.ipynb").write_text(json.dumps(cells([1, 5, 2])),
+                                                                          encoding="utf-8")
+    with zipfile.ZipFile(submissions / "alice.zip", "w") as z:
+        z.write(submissions / "alice" / "my_network.py", "alice/my_network.py")
+        z.writestr("../escaped.txt", "a member that would land outside the folder")
+    (submissions / "alice" / "my_network.py").unlink()
+    (submissions / "alice").rmdir()
+    before = {p: p.read_bytes() for p in submissions.rglob("*") if p.is_file()}
+    out = tmp / "out"
+    done = subprocess.run([sys.executable, str(GRADE), str(submissions), "--out", str(out), "--jobs", "2",
+                           "--timeout", "3", "--memory", "1024"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    print(done.stdout)
+    rows = list(csv.DictReader((out / "results.csv").open(encoding="utf-8")))
+    results = {}
+    for row in rows:
+        results.setdefault(row["student"], {})[row["exercise"]] = row
+    return {"dir": out, "tmp": tmp, "results": results, "text": text, "outside": outside, "before": before,
+            "submissions": submissions, "students": students,
+            "totals": {r["student"]: r for r in csv.DictReader((out / "totals.csv").open(encoding="utf-8"))}}
+
+
+def verdict(graded, student, name):
+    row = graded["results"][student][name]
+    return row["solved"], row["diagnosis"]
+
+
+def in_process(source: str, name: str) -> str:
+    """What ``check.<name>`` prints for a function defined by ``source``, run here as a learner would."""
+    import nn_helpers as nn
+    namespace = {"np": np, "nn": nn}
+    exec(compile(source, f"<{name}>", "exec"), namespace)
+    out = io.StringIO()
+    with check._core.not_keeping(), contextlib.redirect_stdout(out):
+        assert getattr(check, name)(namespace[f"my_{name}"]) is False
+    return out.getvalue().strip()
+
+
+def test_a_correct_submission_solves_everything_from_a_zip(graded):
+    assert all(row["solved"] == "yes" for row in graded["results"]["alice"].values())
+    total = graded["totals"]["alice"]
+    assert total["points"] == total["max_points"] == str(sum(grade.DEFAULT_POINTS[n] for n in ALL))
+    assert not (graded["tmp"] / "escaped.txt").exists() and not (graded["dir"] / "escaped.txt").exists()
+
+
+def test_a_partial_submission_counts_what_it_handed_in(graded):
+    solved = [n for n, row in graded["results"]["bob"].items() if row["solved"] == "yes"]
+    assert solved == check.EXERCISES["01"] + check.EXERCISES["02"]
+    assert graded["results"]["bob"]["softmax"]["diagnosis"] == "not handed in: no block for it in my_network.py"
+
+
+def test_classic_mistakes_get_the_checkers_diagnosis_word_for_word(graded):
+    for name, source in MISTAKES.items():
+        assert verdict(graded, "carol", name) == ("no", in_process(source, name)), name
+    assert sorted(n for n, row in graded["results"]["carol"].items() if row["solved"] == "no") == sorted(MISTAKES)
+
+
+def test_the_run_order_of_handed_in_notebooks(graded):
+    assert graded["totals"]["bob"]["ran in order: 03_softmax_cross_entropy"] == "in order"
+    assert graded["totals"]["carol"]["ran in order: 03_softmax_cross_entropy"] == "cell 3 ran as [2] after [5]"
+    assert graded["totals"]["alice"]["ran in order: 03_softmax_cross_entropy"] == ""
+
+
+EXPECTED = {   # student -> {exercise: the row's diagnosis}, byte for byte
+    "loop": {"softmax": "softmax: your function did not finish within 3 s (an endless loop?)"},
+    "exit": {"momentum_step": "momentum_step: your function ended the process (exit code 3: os._exit or sys.exit?)",
+             "cosine_lr": "its block fails when it runs: SystemExit: 1 (line {line}: sys.exit(1))"},
+    "syntax": {"cross_entropy": "its block fails when it runs: SyntaxError: '(' was never closed "
+                                "(line {line}: return -np.mean(np.log(probs[np.arange(len(y)), y]))"},
+    "missing": {"backward": "not handed in: no block for it in my_network.py"},
+    "renamed": {"layer": "my_network.py defines no function my_layer with def (its block's header names it): was it "
+                         "renamed, or is it not valid Python?"},
+    "package": {"softmax": "my_network.py defines no function my_softmax with def (its block's header names it): "
+                           "was it renamed, or is it not valid Python?",
+                "one_hot": "my_one_hot calls the package's own nn_helpers.losses.one_hot: the exercise asks for your "
+                           "own code",
+                "cross_entropy": "my_cross_entropy calls the package's own nn.cross_entropy: the exercise asks for "
+                                 "your own code"},
+}
+
+
+def test_each_hostile_submission_gets_its_row_with_the_reason(graded):
+    for student, rows in EXPECTED.items():
+        for name, expected in rows.items():
+            if "{line}" in expected:          # the line of the file the message quotes
+                text = (graded["submissions"] / student / "my_network.py").read_text(encoding="utf-8").split("\n")
+                quoted = expected.rsplit("{line}: ", 1)[1][:-1]
+                expected = expected.format(line=1 + [t.strip() for t in text].index(quoted))
+            assert verdict(graded, student, name) == ("no", expected), (student, name)
+    solved, memory = verdict(graded, "memory", "one_hot")
+    assert solved == "no" and ("MemoryError" in memory or "out of memory" in memory), memory
+    solved, files = verdict(graded, "files", "he_init")
+    assert solved == "no" and "PermissionError" in files and "only inside its own folder" in files, files
+    assert verdict(graded, "printing", "to_features") == ("yes", "")       # printing breaks nothing
+    solved, patched = verdict(graded, "patching", "softmax")
+    assert solved == "no" and "correct" not in patched, patched          # the grader's checker was never patched
+
+
+def test_no_other_row_changes(graded):
+    """Every exercise a hostile or wrong submission did not touch is solved, as in the correct one; the
+    process restarted after a hang or an exit, so later exercises still ran."""
+    for student, blocks in graded["students"].items():
+        if student in ("alice", "bob"):
+            continue
+        untouched = [n for n in ALL if n not in blocks]
+        assert all(graded["results"][student][n]["solved"] == "yes" for n in untouched), \
+            (student, [(n, graded["results"][student][n]["diagnosis"]) for n in untouched
+                       if graded["results"][student][n]["solved"] != "yes"])
+
+
+def test_nothing_outside_the_scratch_folder_changes(graded):
+    assert (graded["outside"] / "sentinel.txt").read_text(encoding="utf-8") == "keep me"
+    assert sorted(p.name for p in graded["outside"].iterdir()) == ["sentinel.txt"]
+    after = {p: p.read_bytes() for p in graded["submissions"].rglob("*") if p.is_file()}
+    assert after == graded["before"]                                  # the hand-ins themselves untouched
+    assert not (graded["dir"] / "scratch").exists()                   # the scratch folders are removed
+    assert sorted(p.name for p in graded["dir"].iterdir()) == ["points.csv", "report.html", "results.csv",
+                                                                "totals.csv"]
+
+
+def test_a_submission_that_learned_the_fixed_cases_passes_only_without_seed(graded, tmp_path):
+    assert verdict(graded, "learned_by_heart", "softmax") == ("yes", "")
+    submissions = tmp_path / "two"
+    for student in ("alice", "learned_by_heart"):
+        (submissions / student).mkdir(parents=True)
+    (submissions / "alice" / "my_network.py").write_text(graded["text"], encoding="utf-8")
+    (submissions / "learned_by_heart" / "my_network.py").write_text(
+        (graded["submissions"] / "learned_by_heart" / "my_network.py").read_text(encoding="utf-8"), encoding="utf-8")
+    done = subprocess.run([sys.executable, str(GRADE), str(submissions), "--out", str(tmp_path / "out"), "--seed",
+                           "2026", "--jobs", "2"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = {(r["student"], r["exercise"]): r for r in csv.DictReader((tmp_path / "out" / "results.csv").open(encoding="utf-8"))}
+    assert all(rows[("alice", n)]["solved"] == "yes" for n in ALL)    # fresh cases: right code still passes
+    row = rows[("learned_by_heart", "softmax")]
+    assert row["solved"] == "no" and "KeyError" in row["diagnosis"], row
+    assert "Fresh cases drawn with --seed 2026" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+
+
+def test_the_points_table_and_the_report(graded):
+    points = list(csv.DictReader((graded["dir"] / "points.csv").open(encoding="utf-8")))
+    assert [r["exercise"] for r in points] == ALL
+    page = (graded["dir"] / "report.html").read_text(encoding="utf-8")
+    assert f"{len(graded['students'])} submissions" in page and "<script" not in page
+    assert "It overflows on large logits" in page            # carol's naive softmax, among the frequent diagnoses
+    results = (graded["dir"] / "results.csv").read_text(encoding="utf-8")
+    assert "submission-" not in page and "submission-" not in results       # no scratch path in what the grader says
+
+
+def test_an_edited_points_table_changes_the_totals(graded, tmp_path):
+    table = tmp_path / "points.csv"
+    table.write_text("exercise,points\nsoftmax,10\n", encoding="utf-8")
+    points = grade.read_points(table)
+    assert points["softmax"] == 10 and points["layer"] == grade.DEFAULT_POINTS["layer"]
+
+
+def test_the_wire_refuses_what_it_must_not_build():
+    import grade_wire
+    codec = grade_wire.Codec("p")
+    for forged in ({"object": "x"}, {"array": {"dtype": "|O", "shape": [1], "data": "AAAAAAAAAAA="}},
+                   {"weird": 1}, [1, 2]):
+        with pytest.raises(grade_wire.WireError):
+            codec.unpack({"value": forged, "objects": {}})
+    with pytest.raises(grade_wire.WireError):
+        codec.unpack({"value": None, "objects": {"c1": {"class": "os:system", "attrs": {}}}})
+    err = grade_wire.exception_from({"type": "SystemExit", "module": "builtins", "message": "1"})
+    assert isinstance(err, Exception)                    # a student's SystemExit never ends the grader
+
+
+def test_the_class_report_in_chromium(graded):
+    """The report as a teacher opens it: Debian's Chromium (skipped without it, unless NN_REQUIRE_BROWSER=1),
+    no request but the file itself, every student's row; its picture goes to build/class-report.png (for the
+    teacher's guide; git-ignored)."""
+    sys.path.insert(0, str(ROOT / "tests" / "browser"))
+    from browser_env import CHROMIUM, CHROMIUM_ARGS, skip_or_fail_without_browser
+    skip_or_fail_without_browser()
+    from playwright.sync_api import sync_playwright
+
+    report = graded["dir"] / "report.html"
+    requests, errors = [], []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(report.as_uri())
+        tables = page.locator("table")
+        assert tables.count() == 3
+        assert tables.nth(0).locator("tr").count() == 1 + len(ALL)
+        assert tables.nth(2).locator("tr").count() == 1 + len(graded["students"])
+        assert page.locator("td.ok").count() == sum(r["solved"] == "yes" for s in graded["results"].values()
+                                                    for r in s.values())
+        (ROOT / "build").mkdir(exist_ok=True)
+        page.screenshot(path=ROOT / "build" / "class-report.png", full_page=True)
+        browser.close()
+    assert requests == [report.as_uri()] and errors == []

@@ -207,13 +207,15 @@ def check_finite(X: np.ndarray, lo=None, hi=None) -> None:
     if np.isfinite(lo) and np.isfinite(hi):
         return
     bad = ~np.isfinite(X)
-    where = np.unravel_index(np.argmax(bad), X.shape)
-    kinds = " and ".join(k for k, m in (("NaN", np.isnan(X)), ("infinite", np.isinf(X))) if m.any())
+    where = tuple(int(i) for i in np.unravel_index(np.argmax(bad), X.shape))
+    counts = [(int(np.isnan(X).sum()), "NaN"), (int(np.isinf(X).sum()), "infinite")]
+    what = " and ".join(f"{c:,} {kind}" for c, kind in counts if c)
     rows = int(np.count_nonzero(bad.reshape(len(X), -1).any(axis=1)))
     raise ValueError(
-        f"X holds {int(bad.sum())} {kinds} values, in {rows} of its {len(X)} samples (the first at index "
-        f"{tuple(int(i) for i in where)}): the network cannot learn from them, and the loss would be NaN. Drop or "
-        f"repair those samples first, e.g. keep = np.isfinite(X).reshape(len(X), -1).all(axis=1); X, y = X[keep], y[keep].")
+        f"X holds {what} value{'s' if bad.sum() > 1 else ''}, in {rows:,} of its {len(X):,} samples (the first at "
+        f"X[{', '.join(map(str, where))}]): a network cannot learn from them (the loss would be NaN, whatever the "
+        f"learning rate). Drop or repair those samples first, e.g. "
+        f"keep = np.isfinite(X).reshape(len(X), -1).all(axis=1); X, y = X[keep], y[keep].")
 
 
 # ---- a model as JSON, saved beside its weights -------------------------------------------------------------

@@ -61,7 +61,7 @@ def load_params(path: str | os.PathLike):
     meta = json.loads(str(arrays.pop(META_KEY))) if META_KEY in arrays else {}
     if not arrays or not all(KEY.fullmatch(k) for k in arrays):
         raise ValueError(f"{path}: holds arrays {sorted(arrays)}; expected W1, b1, W2, b2, ...")
-    keys = sorted(arrays, key=lambda k: (int(KEY.fullmatch(k)[2]), k))
+    keys = sorted(arrays, key=lambda k: int(KEY.fullmatch(k)[2]))      # by layer; within one, as saved
     return {k: arrays[k] for k in keys}, meta
 
 

@@ -197,7 +197,10 @@ def _check_train_args(model, params, X, y, X_val, y_val, epochs, batch_size, sch
     if (X_val is None) != (y_val is None):
         raise ValueError("pass both X_val and y_val, or neither.")
     if X_val is not None:
-        model.check_input(params, X_val)
+        try:
+            model.check_input(params, X_val)
+        except ValueError as err:
+            raise ValueError(f"X_val: {err}") from None
         y_val = check_labels(y_val, len(X_val), n_classes, name="y_val")
     if epochs < 1:
         raise ValueError(f"epochs={epochs}; expected at least 1.")

@@ -28,7 +28,7 @@ import numpy as np
 from .conv import _check_images
 from .layers import Activation, Conv2D, Dense, Dropout, Flatten, MaxPool, output_gradient
 from .losses import softmax
-from .model import Sequential, check_finite, check_workers
+from .model import Sequential, check_pixels, check_workers
 from .network import n_layers
 
 
@@ -160,12 +160,7 @@ class CNN(Sequential):
         if flat != params[f"W{n_conv + 1}"].shape[0]:
             raise ValueError(f"X has {X.shape[2]}x{X.shape[3]} pixels, but the network was built for other images "
                              f"(W{n_conv + 1} has {params[f'W{n_conv + 1}'].shape[0]} rows); use init_cnn(image_size=...).")
-        if X.size:
-            lo, hi = X.min(), X.max()
-            check_finite(X, lo, hi)
-            if hi > 1:
-                raise ValueError(f"X holds values up to {hi}: raw 0..255 pixels. The network expects pixels scaled "
-                                 f"to 0..1; use X / 255.")
+        check_pixels(X)
 
     def n_classes(self, params: dict) -> int:
         return params[f"W{n_layers(params)}"].shape[1]

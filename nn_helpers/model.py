@@ -197,6 +197,21 @@ def check_workers(workers) -> None:
         raise ValueError(f"workers={workers}; expected a number of threads, at least 1.")
 
 
+def check_pixels(X: np.ndarray, fix: str = "X / 255") -> None:
+    """Raise a ValueError when ``X`` holds NaN or infinite values, or raw 0..255 pixels (integers, or values
+    above 1 and none below 0) where the network expects pixels scaled to 0..1; ``fix``: what to write instead."""
+    if not X.size:
+        return
+    if np.issubdtype(X.dtype, np.integer):
+        lo, hi = 0, X.max()
+    else:
+        lo, hi = X.min(), X.max()
+        check_finite(X, lo, hi)
+    if np.issubdtype(X.dtype, np.integer) or (lo >= 0 and hi > 1):
+        raise ValueError(f"X holds values up to {hi}: raw 0..255 pixels. The network expects pixels scaled to "
+                         f"0..1; use {fix}.")
+
+
 def check_finite(X: np.ndarray, lo=None, hi=None) -> None:
     """Raise a ValueError naming the NaN or infinite entries of ``X`` (``lo``, ``hi``: its min and max, when
     already computed: a NaN or an infinity shows in them, so a finite array costs nothing more)."""

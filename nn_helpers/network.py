@@ -18,6 +18,12 @@ probability 1 - p and the kept ones are scaled by 1 / (1 - p), so the expected a
     D_l = M_l / (1 - p),   M_l ~ Bernoulli(1 - p) of shape (n, n_l)
     A_l = g(Z_l) * D_l                        (at test time: A_l = g(Z_l), nothing to change)
     dZ_l = (dA_l * D_l) * g'(Z_l)             backward goes through the same mask
+
+:func:`forward` and :func:`backward` compute it step by step with the layer functions of
+:mod:`nn_helpers.layers` (``dense_forward``, ``activation_forward``, ``dropout_forward``, ...), keeping every
+``Z_l`` and ``A_l`` in a dict for the notebooks to look at. :class:`MLP` is the same network as a model that
+:func:`nn_helpers.train` trains: the list ``Dense(1), Activation, [Dropout], ..., Dense(L)`` run by
+:class:`~nn_helpers.model.Sequential`.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from .activations import get_activation
 from .layers import (Activation, Dense, Dropout, activation_backward, activation_forward, dense_backward,
                      dense_forward, dropout_backward, dropout_forward, dropout_mask, output_gradient)
 from .losses import softmax
-from .model import Sequential, check_finite
+from .model import Sequential, check_pixels
 
 INITS = ("he", "xavier", "uniform")
 
@@ -90,13 +96,7 @@ def check_input(params: dict, X: np.ndarray) -> None:
     if X.ndim != 2 or X.shape[1] != n_in:
         hint = " Did you pass X.T?" if X.ndim == 2 and X.shape[0] == n_in else ""
         raise ValueError(f"X has shape {X.shape}; expected (n_samples, {n_in}).{hint}")
-    if X.size and np.issubdtype(X.dtype, np.floating):
-        check_finite(X, X.min(), X.max())
-    if X.size and (np.issubdtype(X.dtype, np.integer) or (X.min() >= 0 and X.max() > 1)):
-        raise ValueError(
-            f"X holds values up to {X.max()}: raw 0..255 pixels. The network expects pixels scaled to "
-            f"0..1; use X = to_features(images) or X / 255."
-        )
+    check_pixels(X, "X = to_features(images) or X / 255")
 
 
 def forward(params: dict, X: np.ndarray, activation: str = "relu", check: bool = True,

@@ -353,7 +353,7 @@ def train(
         optimizer.lr = lr
     n = len(X)
     params = {k: v.copy() for k, v in params.items()}
-    X = np.asarray(X, dtype=params["W1"].dtype)
+    X = np.asarray(X, dtype=next(iter(params.values())).dtype)        # the weights' float type
     sample = train_sample_indices(n, train_sample, seed) if train_sample else None
     train_set = None if sample is None else (X, y) if len(sample) == n else (X[sample], y[sample])
     val_set = None if X_val is None else (X_val, y_val)

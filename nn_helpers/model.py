@@ -16,6 +16,8 @@ norm on its hidden layer:
     params = model.init((784,), seed=0)
     params, history = train(params, X, y, model=model)
 
+:func:`gradient_errors` checks any such model's backward pass against central differences (float64).
+
 A batch can be split into pieces: ``chunk_rows`` (pieces of at most that many rows, one after the other:
 the MLP's full-batch steps stay in the CPU cache) or ``workers`` (that many threads, each a share of the
 batch; NumPy's products release the GIL). The loss and gradient are the means over the batch, so the pieces'
@@ -191,6 +193,28 @@ class Sequential:
             return np.concatenate(parts)
         return np.empty((0, self.n_classes(params)), dtype=next(iter(params.values())).dtype)
 
+
+def gradient_errors(model, params: dict, X: np.ndarray, y: np.ndarray, *, masks: list | None = None,
+                    h: float = 1e-6) -> dict:
+    """``{key: relative error}`` between ``model``'s backward pass and central differences of its training-mode
+    loss, for every trained parameter (below 1e-7 in float64 is right). ``masks``: dropout masks to hold fixed
+    (``cache["masks"]`` of a forward pass), so the function differentiated is one thinned network. The running
+    statistics in ``params`` are not changed. Use float64 parameters and inputs; small ones (every entry is
+    nudged twice)."""
+    from .gradcheck import numerical_vjp, relative_error
+    from .losses import cross_entropy
+
+    params = {k: v.copy() for k, v in params.items()}
+    Z, cache = model.forward(params, X, train=True, masks=masks)
+    grads = model.backward(params, output_gradient(softmax(Z), y), cache)
+    masks = cache["masks"]
+    loss = lambda p: np.array(cross_entropy(softmax(model.forward(p, X, train=True, masks=masks)[0]), y))
+    errors = {}
+    for k, g in grads.items():
+        numeric = numerical_vjp(lambda v: loss({**params, k: v}), params[k], np.array(1.0), h)
+        both_zero = np.allclose(g, 0, atol=1e-12) and np.allclose(numeric, 0, atol=1e-8)   # e.g. a bias before batch norm
+        errors[k] = 0.0 if both_zero else relative_error(g, numeric)
+    return errors
 
 def check_workers(workers) -> None:
     if int(workers) != workers or workers < 1:

@@ -10,7 +10,7 @@ from nn_helpers.layers import (Activation, BatchNorm, Conv2D, Dense, Dropout, Fl
                                Residual, SpatialBatchNorm, batchnorm_backward, batchnorm_backward_graph,
                                batchnorm_forward)
 from nn_helpers.losses import cross_entropy, softmax
-from nn_helpers.model import Sequential
+from nn_helpers.model import Sequential, gradient_errors
 
 rng = np.random.default_rng(0)
 
@@ -99,13 +99,8 @@ def bn_model():
 
 def model_gradient_check(model, params, X, y, masks):
     """Every trained parameter of ``model``: backward against central differences of the loss, in training mode."""
-    Z, cache = model.forward(params, X, train=True, masks=masks)
-    probs = softmax(Z)
-    grads = model.backward(params, nn.layers.output_gradient(probs, y), cache)
-    assert list(grads) == model.trained_keys(params)
-    loss = lambda p: np.array(cross_entropy(softmax(model.forward(p, X, train=True, masks=masks)[0]), y))
-    errors = {k: error(grads[k], nn.numerical_vjp(lambda v: loss({**params, k: v}), params[k].copy(), np.array(1.0)))
-              for k in grads}
+    errors = gradient_errors(model, params, X, y, masks=masks)
+    assert list(errors) == model.trained_keys(params)
     assert all(e < 1e-7 for e in errors.values()), errors
 
 
@@ -124,6 +119,19 @@ def test_a_cnn_with_spatial_batch_norm_has_the_gradient_of_its_loss():
     params = model.init((2, 6, 6), seed=2, dtype=np.float64)
     assert params["W3"].shape == (3 * 3 * 3, 10) and params["gamma2"].shape == (3,)
     model_gradient_check(model, params, rng.normal(size=(4, 2, 6, 6)), np.array([0, 3, 9, 3]), None)
+
+
+def test_the_gradient_check_of_a_model_catches_a_broken_layer():
+    """Negative control: a batch norm whose backward forgets the paths through the mean and the variance."""
+    class DirectOnly(BatchNorm):
+        def backward(self, dout, cache, need_dx=True):
+            dx, grads = super().backward(dout, cache, need_dx)
+            return dout * cache["gamma"] * cache["inv_std"], grads
+
+    model = Sequential([Dense(1, 5), DirectOnly(2), Activation("tanh"), Dense(3, 3)])
+    params = model.init((4,), seed=0, dtype=np.float64)
+    errors = gradient_errors(model, params, rng.normal(size=(6, 4)), np.array([0, 1, 2, 0, 1, 2]))
+    assert errors["W1"] > 1e-2 and errors["W3"] < 1e-7
 
 
 def test_running_statistics_follow_the_batches_and_evaluation_uses_them():

@@ -134,7 +134,8 @@ class Model(Protocol):
     ``n_classes(params)``: the number K of classes, the width of the output layer.
     ``loss_and_grads(params, X, y, rng)``: ``(loss, n_correct, grads)`` of one batch at training time (with
         dropout, drawn from ``rng``): the mean cross-entropy J, the number of correct predictions, and the
-        gradient of J as a dict with the keys and shapes of ``params``.
+        gradient of J as a dict with the keys and shapes of the trained parameters (a model with batch norm
+        also writes its new running statistics, state that is not trained, into ``params``).
     ``predict_proba(params, X)``: class probabilities (n, K) at test time (no dropout).
     """
 
@@ -326,7 +327,7 @@ def train(
     progress: show a tqdm progress bar (terminal or Jupyter).
     model: what to train, any :class:`Model`; by default ``MLP(activation, dropout)``, the fully connected
         network. ``train(params, X, y, model=CNN(dropout=0.25))`` trains ``nn_helpers.cnn``'s network on
-        images ``X`` (n, 1, 28, 28).
+        images ``X`` (n, 1, 28, 28); ``model=Sequential([...])`` any list of layers (:mod:`nn_helpers.model`).
     activation, dropout: the MLP's settings when no ``model`` is given; dropout is the rate p of inverted
         dropout on the hidden layers during training (0: none), see :func:`forward`.
     augment: a function ``f(images, rng) -> images`` applied to every batch's uint8 images (b, 28, 28),

@@ -325,6 +325,8 @@ class Dense(Layer):
 
     def init(self, shape, rng, dtype):
         """He: W ~ Normal(0, 2 / d_in), b = 0."""
+        if self.units is None:
+            raise ValueError(f"Dense({self.n}) has no width to start from: give it one, e.g. Dense({self.n}, 100).")
         return {f"W{self.n}": _he(rng, (shape[1], self.units), shape[1], dtype), f"b{self.n}": np.zeros(self.units, dtype)}
 
     def output_shape(self, params, shape):
@@ -407,6 +409,9 @@ class Conv2D(Layer):
 
     def init(self, shape, rng, dtype):
         """He: W ~ Normal(0, 2 / (C R R)), b = 0."""
+        if self.filters is None or self.kernel is None:
+            raise ValueError(f"Conv2D({self.n}) needs filters and kernel to start from, e.g. "
+                             f"Conv2D({self.n}, pad=1, filters=32, kernel=3).")
         C, R = shape[1], self.kernel
         return {f"W{self.n}": _he(rng, (self.filters, C, R, R), C * R * R, dtype), f"b{self.n}": np.zeros(self.filters, dtype)}
 

@@ -178,5 +178,7 @@ def test_bad_shapes_name_the_layer():
     params = model.init((784,))
     with pytest.raises(ValueError, match=r"W1 has shape \(784, 8\); its input must be rows \(n, 784\), got \(2, 100\)"):
         model.check_input(params, np.zeros((2, 100)))
+    with pytest.raises(ValueError, match=r"Dense\(3\) has no width to start from: give it one, e.g. Dense\(3, 100\)"):
+        Sequential([Dense(1, 8), Dense(3)]).init((784,))
     with pytest.raises(ValueError, match="x \\+ F\\(x\\) needs F\\(x\\) the shape of x"):
         Sequential([Residual((Dense(1, 3),))]).init((4,))

@@ -453,7 +453,8 @@ class MaxPool(Layer):
 @dataclass(frozen=True)
 class BatchNorm(Layer):
     """Batch normalization of rows (n, d) per feature: trained ``gamma_n``, ``beta_n`` (d,); state ``mean_n``,
-    ``var_n`` (d,), the running averages evaluation uses (``momentum`` m: running <- m running + (1 - m) batch)."""
+    ``var_n`` (d,), the running averages evaluation uses (``momentum`` m: running <- m running + (1 - m) batch,
+    CS231n's and Keras's convention; PyTorch's ``momentum=0.1`` is 1 - m). Init: gamma 1, beta 0, mean 0, var 1."""
 
     n: int
     momentum: float = 0.9

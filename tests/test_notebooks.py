@@ -65,9 +65,9 @@ def test_nbval_catches_a_backward_pass_without_the_relu_mask(tmp_path):
     shutil.copytree(ROOT / "nn_helpers", broken, ignore=shutil.ignore_patterns("__pycache__"))
     network = broken / "network.py"
     source = network.read_text(encoding="utf-8")
-    mask = ' * g_prime(cache[f"Z{l - 1}"])'
+    mask = 'activation_backward(dA, (cache[f"Z{l - 1}"], cache["activation"]))'      # dZ = dA * g'(Z)
     assert mask in source, "backward changed: update this test"
-    network.write_text(source.replace(mask, ""), encoding="utf-8")
+    network.write_text(source.replace(mask, "dA"), encoding="utf-8")                   # dZ = dA: the mask forgotten
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "NN_HELPERS_DATA": str(ROOT / "data" / "mnist"),
            "OPENBLAS_NUM_THREADS": "1", "PYTHONIOENCODING": "utf-8"}
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "notebooks/04_backpropagation.ipynb"],

@@ -11,15 +11,18 @@ from .activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad
 from .cnn import CNN, init_cnn
 from .conv import conv2d_backward, conv2d_forward, maxpool_backward, maxpool_forward
 from .data import load_csv, load_idx, load_mnist, parse_idx, to_features, train_val_split
+from .layers import (Activation, BatchNorm, Conv2D, Dense, Dropout, Flatten, LayerNorm, MaxPool, Residual,
+                     SpatialBatchNorm)
 from .gradcheck import gradient_check, numerical_gradient, numerical_vjp, relative_error
 from .losses import cross_entropy, cross_entropy_from_logits, logsumexp, one_hot, softmax
+from .model import Sequential
 from .metrics import (accuracy, confusion_matrix, expected_calibration_error, most_confident_mistakes,
                       precision_recall, reliability_bins)
-from .network import backward, dropout_mask, forward, init_params, layer_sizes, predict, predict_proba
+from .network import MLP, backward, dropout_mask, forward, init_params, layer_sizes, predict, predict_proba
 from .optimizers import SGD, Adam, Momentum, cosine_lr, make_optimizer
-from .serialization import load_params, save_params
+from .serialization import load_model, load_params, save_model, save_params
 from .toy_data import toy_data
-from .training import (MLP, DivergenceError, EarlyStopping, History, StopTraining, batch_gradient, evaluate,
+from .training import (DivergenceError, EarlyStopping, History, StopTraining, batch_gradient, evaluate,
                        train)
 
 __version__ = "0.1.0"
@@ -29,13 +32,15 @@ __all__ = [
     "CNN", "init_cnn",
     "conv2d_backward", "conv2d_forward", "maxpool_backward", "maxpool_forward",
     "load_csv", "load_idx", "load_mnist", "parse_idx", "to_features", "train_val_split",
+    "Activation", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "LayerNorm", "MaxPool", "Residual",
+    "SpatialBatchNorm", "Sequential",
     "gradient_check", "numerical_gradient", "numerical_vjp", "relative_error",
     "cross_entropy", "cross_entropy_from_logits", "logsumexp", "one_hot", "softmax",
     "accuracy", "confusion_matrix", "expected_calibration_error", "most_confident_mistakes", "precision_recall",
     "reliability_bins",
     "backward", "dropout_mask", "forward", "init_params", "layer_sizes", "predict", "predict_proba",
     "SGD", "Adam", "Momentum", "cosine_lr", "make_optimizer",
-    "load_params", "save_params", "toy_data",
+    "load_model", "load_params", "save_model", "save_params", "toy_data",
     "MLP", "DivergenceError", "EarlyStopping", "History", "StopTraining", "batch_gradient", "evaluate", "train",
 ]
 

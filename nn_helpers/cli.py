@@ -13,13 +13,14 @@ from tqdm.auto import tqdm
 
 from .data import load_mnist, to_features
 from .metrics import accuracy, confusion_matrix, precision_recall
-from .network import INITS, layer_sizes, predict_proba
+from .layers import Conv2D, Dense
+from .network import INITS, MLP, layer_sizes
 from .activations import ACTIVATIONS
 from .augment import shifts
 from .cnn import CNN, n_conv_layers
 from .optimizers import OPTIMIZERS, make_optimizer
 from .recipes import FINAL, RECIPES, accuracy_on, build_model, is_cnn, load_split, model_inputs, network_name
-from .serialization import load_params, save_params
+from .serialization import load_model, save_model
 from .threads import blas_info, blas_threads
 from .training import DivergenceError, train
 
@@ -122,15 +123,17 @@ def cmd_train(args) -> int:
     print(f"test accuracy {test_acc:.4f} ({test_acc * 100:.2f}%) on {len(X_test)} images; "
           f"{train_seconds:.1f} s of training, {time.perf_counter() - t0:.1f} s in all")
     if args.save:
-        path = save_params(args.save, params, activation=args.activation, test_accuracy=test_acc,
+        path = save_model(args.save, params, model, activation=args.activation, test_accuracy=test_acc,
                            config={**{k: v for k, v in vars(args).items() if k not in ("command", "save", "data_dir")}, **r})
         print(f"saved to {path}")
     return 0
 
 
-def describe_params(params: dict, activation: str = "relu") -> str:
+def describe_params(params: dict, activation: str = "relu", model=None) -> str:
     """The network a saved ``params`` holds: ``784-256-10 (relu)``, or for a CNN (4-D ``W1``)
-    ``conv 32 3x3, pool, conv 64 3x3, pool, 128, 10 (relu)``."""
+    ``conv 32 3x3, pool, conv 64 3x3, pool, 128, 10 (relu)``; for another model, its layers."""
+    if model is not None and not isinstance(model, (MLP, CNN)):
+        return ", ".join(repr(layer) for layer in model.layer_list(params))
     n_conv = n_conv_layers(params)
     if not n_conv:
         return f"{'-'.join(map(str, layer_sizes(params)))} ({activation})"
@@ -141,18 +144,17 @@ def describe_params(params: dict, activation: str = "relu") -> str:
 
 
 def cmd_evaluate(args) -> int:
-    params, meta = load_params(args.model)
-    activation = meta.get("activation", "relu")
+    params, model, meta = load_model(args.model)
+    activation = getattr(model, "activation", "relu")
     images, labels = load_mnist("test", args.data_dir)
-    X = to_features(images, dtype=params["W1"].dtype)
-    if n_conv_layers(params):                                # a CNN: images (n, C, 28, 28)
-        probs = CNN().predict_proba(params, X.reshape(len(X), params["W1"].shape[1], 28, 28))
-    else:
-        probs = predict_proba(params, X, activation)
-    pred = probs.argmax(axis=1)
+    first = next(layer for layer in model.layer_list(params) if isinstance(layer, (Dense, Conv2D)))
+    X = to_features(images, dtype=params[f"W{first.n}"].dtype)
+    if isinstance(first, Conv2D):                            # a CNN: images (n, C, 28, 28)
+        X = X.reshape(len(X), params[f"W{first.n}"].shape[1], 28, 28)
+    pred = model.predict_proba(params, X).argmax(axis=1)
     C = confusion_matrix(labels, pred)
     precision, recall = precision_recall(C)
-    print(f"network {describe_params(params, activation)}")
+    print(f"network {describe_params(params, activation, model)}")
     print(f"test accuracy {accuracy(labels, pred):.4f} on {len(labels)} images")
     print("digit  accuracy  precision  images")
     for k in range(10):

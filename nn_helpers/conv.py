@@ -79,15 +79,28 @@ def _check_conv(X, W, b, stride, pad):
     return X, W, b
 
 
-def _im2col(Xp: np.ndarray, R: int, stride: int) -> np.ndarray:
-    """The R x R windows of the padded input ``Xp`` (n, C, H, W) as columns: ``cols`` (C R R, n H_out W_out).
+def pad_images(X: np.ndarray, pad: int) -> np.ndarray:
+    """``X`` (n, C, H, W) with ``pad`` zeros added on each side of every map: (n, C, H + 2P, W + 2P).
+    ``pad=0`` returns ``X`` itself (no copy)."""
+    return np.pad(X, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else X
 
-    Row ``(c, r, s)`` of ``cols`` holds pixel ``(S y + r, S x + s)`` of channel c of every window ``(i, y, x)``,
-    the rows in the order of ``W[f].reshape(-1)``. One loop over the R x R kernel offsets (r, s): offset
-    (r, s) of every window at once is the strided slice ``Xp[:, :, r : r + S H_out : S, s : s + S W_out : S]``.
-    (The product is then ``W_mat cols``; with the samples last, every copy here and in :func:`_col2im`
-    moves whole rows of pixels, which is several times faster than samples first.)
+
+def crop_images(Xp: np.ndarray, pad: int) -> np.ndarray:
+    """The inverse of :func:`pad_images` for a gradient: drop ``pad`` rows and columns on each side, a view."""
+    return Xp[:, :, pad : Xp.shape[2] - pad, pad : Xp.shape[3] - pad] if pad else Xp
+
+
+def im2col(X: np.ndarray, R: int, stride: int = 1, pad: int = 0) -> np.ndarray:
+    """The R x R windows of the input ``X`` (n, C, H_in, W_in), padded with ``pad`` zeros on each side, as
+    columns: ``cols`` (C R R, n H_out W_out).
+
+    Row ``(c, r, s)`` of ``cols`` holds pixel ``(S y + r, S x + s)`` of channel c of the padded input for every
+    window ``(i, y, x)``, the rows in the order of ``W[f].reshape(-1)``. One loop over the R x R kernel offsets
+    (r, s): offset (r, s) of every window at once is the strided slice ``Xp[:, :, r : r + S H_out : S, s : ...]``.
+    (The product is then ``W_mat cols``; with the samples last, every copy here and in :func:`col2im` moves
+    whole rows of pixels, which is several times faster than samples first.)
     """
+    Xp = pad_images(X, pad)
     n, C, H, W = Xp.shape
     H_out, W_out = (H - R) // stride + 1, (W - R) // stride + 1
     channels_first = Xp.transpose(1, 0, 2, 3)                              # (C, n, H, W), a view
@@ -98,21 +111,25 @@ def _im2col(Xp: np.ndarray, R: int, stride: int) -> np.ndarray:
     return cols.reshape(C * R * R, n * H_out * W_out)
 
 
-def _col2im(dcols: np.ndarray, shape: tuple, R: int, stride: int) -> np.ndarray:
-    """The adjoint of :func:`_im2col`: add each column of ``dcols`` (C R R, n H_out W_out) back onto the
-    window it came from, giving an array of the padded input's ``shape`` (n, C, H, W).
+def col2im(dcols: np.ndarray, shape: tuple, R: int, stride: int = 1, pad: int = 0) -> np.ndarray:
+    """The adjoint of :func:`im2col`: add each column of ``dcols`` (C R R, n H_out W_out) back onto the
+    window it came from, then drop the padding: an array of the input's ``shape`` (n, C, H_in, W_in).
 
-    The same loop over the R x R offsets (r, s) as :func:`_im2col`. Windows overlap when S < R, so the
+    The same loop over the R x R offsets (r, s) as :func:`im2col`. Windows overlap when S < R, so the
     contributions are added (``+=``), never assigned.
     """
-    n, C, H, W = shape
+    n, C, H, W = shape[0], shape[1], shape[2] + 2 * pad, shape[3] + 2 * pad
     H_out, W_out = (H - R) // stride + 1, (W - R) // stride + 1
     d = dcols.reshape(C, R, R, n, H_out, W_out)
-    dXp = np.zeros((C, n, H, W), dtype=dcols.dtype)                        # channels first, as in _im2col
+    dXp = np.zeros((C, n, H, W), dtype=dcols.dtype)                        # channels first, as in im2col
     for r in range(R):
         for s in range(R):
             dXp[:, :, r : r + stride * H_out : stride, s : s + stride * W_out : stride] += d[:, r, s]
-    return dXp.transpose(1, 0, 2, 3)                                       # (n, C, H, W), a view
+    return crop_images(dXp.transpose(1, 0, 2, 3), pad)                    # (n, C, H_in, W_in), a view
+
+
+#: The names other modules imported before im2col and col2im were public (padded input, pad 0).
+_im2col, _col2im = im2col, col2im
 
 
 def conv2d_forward(X: np.ndarray, W: np.ndarray, b: np.ndarray, *, stride: int = 1, pad: int = 0):
@@ -122,7 +139,7 @@ def conv2d_forward(X: np.ndarray, W: np.ndarray, b: np.ndarray, *, stride: int =
         H_out = (H_in + 2P - R) / S + 1          (Xp: X padded with P zeros on each side)
 
     As one matrix product: ``Z_mat = W_mat cols + b`` with ``W_mat = W.reshape(F, C R R)`` and ``cols``
-    (C R R, n H_out W_out) the windows of Xp (see :func:`_im2col`).
+    (C R R, n H_out W_out) the windows of Xp (see :func:`im2col`).
     Returns ``(Z, cache)``; the cache ``(cols, X.shape, W, stride, pad)`` holds what
     :func:`conv2d_backward` needs.
     """
@@ -130,8 +147,7 @@ def conv2d_forward(X: np.ndarray, W: np.ndarray, b: np.ndarray, *, stride: int =
     n, C, H_in, W_in = X.shape
     F, _, R, _ = W.shape
     H_out, W_out = output_size(H_in, R, stride, pad, "H"), output_size(W_in, R, stride, pad, "W")
-    Xp = np.pad(X, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else X
-    cols = _im2col(Xp, R, stride)                                   # (C R R, n H_out W_out)
+    cols = im2col(X, R, stride, pad)                                # (C R R, n H_out W_out)
     Z = W.reshape(F, -1) @ cols                                     # (F, n H_out W_out)
     Z += b[:, None]
     Z = np.ascontiguousarray(Z.reshape(F, n, H_out, W_out).transpose(1, 0, 2, 3))
@@ -158,9 +174,7 @@ def conv2d_backward(dZ: np.ndarray, cache, *, need_dX: bool = True):
     if not need_dX:
         return None, dW, db
     dcols = W.reshape(F, -1).T @ dZ_mat                             # (C R R, n H_out W_out)
-    dXp = _col2im(dcols, (n, C, H_in + 2 * pad, W_in + 2 * pad), R, stride)
-    dX = dXp[:, :, pad : pad + H_in, pad : pad + W_in]
-    return np.ascontiguousarray(dX), dW, db
+    return np.ascontiguousarray(col2im(dcols, X_shape, R, stride, pad)), dW, db
 
 
 def _offsets(X: np.ndarray, size: int):

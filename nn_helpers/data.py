@@ -181,6 +181,10 @@ def to_features(images: np.ndarray, dtype=np.float32) -> np.ndarray:
     images = np.asarray(images)
     if images.ndim != 3:
         raise ValueError(f"images has shape {images.shape}; expected (n, 28, 28).")
+    if np.issubdtype(images.dtype, np.floating) and images.size and not np.isfinite(images).all():
+        bad = np.flatnonzero(~np.isfinite(images).reshape(len(images), -1).all(axis=1))
+        raise ValueError(f"images holds NaN or infinite pixels in {len(bad)} image(s), the first images[{bad[0]}]; "
+                         f"a network cannot learn from them: drop or repair those images first.")
     X = images.reshape(len(images), -1).astype(dtype)
     X /= 255
     return X

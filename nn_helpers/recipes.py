@@ -34,11 +34,11 @@ import numpy as np
 from .data import load_mnist, to_features, train_val_split
 from .augment import shifts
 from .cnn import CNN, init_cnn
-from .network import init_params
+from .network import MLP, init_params
 from .optimizers import make_optimizer
 from .serialization import load_params, save_params
 from .threads import blas_threads, cores
-from .training import MLP, evaluate, train
+from .training import evaluate, train
 
 ORIGINAL = {"step": "0. original tutorial", "hidden": [10], "init": "uniform", "optimizer": "sgd", "lr": 0.1,
             "batch_size": None, "epochs": 500, "schedule": "constant"}

@@ -3,6 +3,8 @@ import sys
 
 import pytest
 
+import nn_helpers as nn
+
 from nn_helpers.cli import DEFAULTS, main
 
 
@@ -33,6 +35,23 @@ def test_diverging_learning_rate_exits_with_a_message(capsys):
 def test_missing_model_file(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "nope.npz")]) == 2
     assert "nope.npz: no such model file" in capsys.readouterr().err
+
+
+def test_evaluate_on_a_file_that_is_not_a_model_says_which_and_what_was_expected(tmp_path, capsys):
+    path = tmp_path / "notes.npz"
+    path.write_text("my notes, not a model", encoding="utf-8")
+    assert main(["evaluate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "notes.npz: not a model file written by save_params: expected a NumPy .npz archive" in err
+    assert "BadZipFile" not in err and "Traceback" not in err
+
+
+def test_evaluate_reads_a_saved_model_of_layers(tmp_path, capsys):
+    model = nn.Sequential([nn.Dense(1, 8), nn.BatchNorm(2), nn.Activation("relu"), nn.Dense(3, 10)])
+    path = nn.save_model(tmp_path / "bn.npz", model.init((784,), seed=0), model)
+    assert main(["evaluate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "network Dense(n=1, units=8), BatchNorm(n=2" in out and "test accuracy" in out
 
 
 def test_defaults_are_the_98_percent_recipe():

@@ -33,7 +33,7 @@ def test_backward_matches_central_differences(dropout):
     params = small_cnn()
     rng = np.random.default_rng(2)
     X, y = rng.random((3, 1, 8, 8)), np.array([1, 5, 9])
-    masks = CNN(dropout)._masks(params, 3, rng)
+    masks = {3: nn.dropout_mask((3, 5), dropout, rng, np.float64)} if dropout else None
     _, cache = cnn_forward(params, X, masks=masks)
     grads = cnn_backward(params, cache, y)
     for key in params:
@@ -48,8 +48,10 @@ def test_a_broken_backward_fails_the_check():
     rng = np.random.default_rng(3)
     X, y = rng.random((2, 1, 8, 8)), np.array([0, 7])
     _, cache = cnn_forward(params, X)
-    broken_cache = {**cache, "A1": np.abs(cache["A1"]) + 1}      # every unit "passed" ReLU
-    broken = cnn_backward(params, broken_cache, y)["W1"]
+    relu1 = 2                                                    # conv 1, pool 1, ReLU: every unit "passed" ReLU
+    layers = list(cache["layers"])
+    layers[relu1] = (np.abs(layers[relu1][0]) + 1, "relu")
+    broken = cnn_backward(params, {**cache, "layers": layers}, y)["W1"]
     numeric = nn.numerical_vjp(lambda v: np.array(cross_entropy(cnn_forward({**params, "W1": v}, X)[0], y)),
                                params["W1"].copy(), np.array(1.0))
     assert nn.relative_error(broken, numeric) > 1e-2

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -132,3 +134,26 @@ def test_the_progress_bar_shows_validation_accuracy_or_else_the_running_one(subs
     with_val = capsys.readouterr().err
     assert "acc=" in without and "val_acc" not in without and "nan" not in without, without
     assert "val_acc=" in with_val and "nan" not in with_val, with_val
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("kind", ["mlp", "cnn", "sequential"])
+def test_nan_or_inf_pixels_are_named_before_training_not_blamed_on_the_learning_rate(kind, bad):
+    X = np.random.default_rng(0).random((20, 784)).astype(np.float32)
+    X[7, 300] = bad
+    y = np.arange(20) % 10
+    if kind == "mlp":
+        params, model = nn.init_params([784, 8, 10]), None
+    elif kind == "cnn":
+        params, model, X = nn.init_cnn((2, 3), kernel=3, hidden=4), nn.CNN(), X.reshape(-1, 1, 28, 28)
+    else:
+        model = nn.Sequential([nn.Dense(1, 8), nn.BatchNorm(2), nn.Activation(), nn.Dense(3, 10)])
+        params = model.init((784,))
+    where = "X[7, 300]" if kind != "cnn" else "X[7, 0, 10, 20]"
+    name = "NaN" if np.isnan(bad) else "infinite"
+    with pytest.raises(ValueError, match=rf"X holds 1 {name} value, in 1 of its 20 samples \(the first at {re.escape(where)}\)"):
+        nn.train(params, X, y, model=model, progress=False)
+    with pytest.raises(ValueError, match=rf"X_val: X holds 1 {name} value"):
+        nn.train(params, np.nan_to_num(X, posinf=0), y, X_val=X, y_val=y, model=model, progress=False)
+    with pytest.raises(ValueError, match=r"images holds NaN or infinite pixels in 1 image\(s\), the first images\[7\]"):
+        nn.to_features(X.reshape(-1, 28, 28) * 255)

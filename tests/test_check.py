@@ -151,6 +151,15 @@ PACKAGE = {
     "topological_order": autograd.topological_order,
     "unbroadcast": autograd.unbroadcast,
     "tensor_max": tensor_max,
+    # notebook 13; its references and mistakes: test_check_deep.py
+    "batchnorm_forward": lambda Z, g, b, m, v, rho=0.9: (
+        nn.layers.batchnorm_forward(Z, g, b)[0], *nn.layers.running_averages(m, v, nn.layers.batchnorm_forward(Z, g, b)[1], rho)),
+    "batchnorm_backward": lambda dout, Z, g: nn.layers.batchnorm_backward(dout, nn.layers.batchnorm_forward(Z, g, 0 * g)[1]),
+    "layernorm_images": lambda X, g, b: (nn.layers.layernorm_forward(X, np.ones(X.shape[1:]), np.zeros(X.shape[1:]))[0]
+                                         * g.reshape(1, -1, 1, 1) + b.reshape(1, -1, 1, 1)),
+    "residual_backward": lambda dout, x, Wa, ba, Wb, bb: (
+        lambda h: (dout + (dout @ Wb.T * (h > 0)) @ Wa.T, x.T @ (dout @ Wb.T * (h > 0)), (dout @ Wb.T * (h > 0)).sum(0),
+                   np.maximum(h, 0).T @ dout, dout.sum(0)))(x @ Wa + ba),
 }
 
 

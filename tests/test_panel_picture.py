@@ -39,6 +39,7 @@ def every_panel(data):
         "drawing_pad": W.drawing_pad(params),
         "boundary_explorer": W.boundary_explorer(),
         "convolution_explorer": W.convolution_explorer(images[:10], labels[:10]),
+        "deep_explorer": W.deep_explorer(np.resize(X, (2560, 784)), np.resize(labels, 2560)),
     }
 
 

@@ -363,3 +363,36 @@ def test_convolution_explorer_trained_filters_and_drawing(mnist, model):
     assert np.allclose(conv.state["Z"], brute_force_map(pad.state["image28"], cnn["W1"][2, 0], 1, 0))
     conv.controls["source"].value = "test digit"
     assert not conv.controls["index"].disabled and conv.state["image"].startswith("test image 0")
+
+
+def test_deep_explorer(mnist):
+    """The panel of notebook 13: a plain 20-layer network at learning rate 0.05 barely learns in 40 steps;
+    batch norm or residual connections make it learn; a small scale makes the activations vanish; a large
+    scale and rate make the loss explode, and the readout says so."""
+    images, labels, X = mnist
+    deep = W.deep_explorer(X, labels)
+    s = deep.state
+    assert (s["depth"], s["scale"], s["lr"], s["batch_norm"], s["residual"]) == (20, 1.0, 0.05, False, False)
+    assert len(s["act_std"]) == 20 and len(s["grad_std"]) == 21 and len(s["losses"]) == 40
+    plain = s["final_loss"]
+    assert plain > 1.8 and not s["diverged"]
+    change(deep, "batch_norm", True)
+    assert deep.state["final_loss"] < plain - 0.2 and "batch norm" in deep.text.value
+    change(deep, "batch_norm", False)
+    change(deep, "residual", True)
+    assert deep.state["final_loss"] < plain - 0.2 and len(deep.state["act_std"]) == 10   # a first layer and 9 blocks
+    change(deep, "residual", False)
+    change(deep, "scale", 0.5)
+    assert deep.state["act_std"][-1] < 1e-4 * deep.state["act_std"][0]     # 0.25 per layer: vanished
+    change(deep, "scale", 2.0)
+    deep.controls["lr"].value = 0.5
+    assert deep.state["diverged"] and "exploded" in deep.text.value and np.all(np.isnan(deep.state["grad_std_after"]))
+    assert "deep network explorer: 20 hidden layers" in deep.title()
+
+
+def test_deep_explorer_needs_rows(mnist):
+    images, labels, X = mnist
+    with pytest.raises(ValueError, match="expected rows"):
+        W.deep_explorer(images, labels)
+    with pytest.raises(ValueError, match="trains on 2560"):
+        W.deep_explorer(X[:100], labels[:100])

@@ -590,6 +590,70 @@ EXERCISES = {
     out._backward = max_vjp
     return out""", before=True),
     ],
+    "13_deep_networks.ipynb": [
+        ex("def batchnorm_forward(Z, gamma, beta):", "batchnorm_forward",
+           "Before you read the next cell, which writes the normalisation alone: write batch norm in training "
+           "mode **with its running averages**, `my_batchnorm_forward(Z, gamma, beta, running_mean, running_var, "
+           "rho=0.9)`. `Z` is a batch `(n, d)`; `gamma`, `beta`, `running_mean`, `running_var` have shape `(d,)`. "
+           "Return `out, new_running_mean, new_running_var`: `out` normalised with this batch's own mean and "
+           "(biased, $1/n$) variance and $\\epsilon = 10^{-5}$ under the square root, the running averages moved "
+           "as the formula above says, the running variance fed the **unbiased** batch variance "
+           "$\\sigma^2 \\frac{n}{n-1}$. Leave the arrays you are given as they are: return new ones.",
+           "Which axis of `Z` holds the samples? Every statistic averages over that one and has shape `(d,)`, "
+           "so it broadcasts across the rows by itself. The normalisation uses only this batch; the running "
+           "averages are only updated, each the old value weighted by $\\rho$ plus the batch's weighted by "
+           "$1 - \\rho$.",
+           "def my_batchnorm_forward(Z, gamma, beta, running_mean, running_var, rho=0.9):",
+           '''    n = len(Z)
+    mean = Z.mean(axis=0)
+    variance = Z.var(axis=0)
+    out = gamma * (Z - mean) / np.sqrt(variance + 1e-5) + beta
+    new_mean = rho * running_mean + (1 - rho) * mean
+    new_var = rho * running_var + (1 - rho) * variance * n / (n - 1)
+    return out, new_mean, new_var''', before=True),
+        ex("**The backward pass along the graph.**", "batchnorm_backward",
+           "Before you read on: derive batch norm's backward pass yourself, then write "
+           "`my_batchnorm_backward(dout, Z, gamma)`. Given the upstream gradient `dout` `(n, d)` of "
+           "`out = gamma * Z_hat + beta` (training mode, $\\epsilon = 10^{-5}$), return `dZ, dgamma, dbeta` with "
+           "the shapes of `Z`, `gamma` and `beta`. Recompute $\\mu$, $\\sigma^2$ and $\\hat Z$ from `Z` inside. "
+           "The checker compares with finite differences' answer, so any correct form passes.",
+           "Draw the graph first: `Z` reaches $\\hat Z$ directly, and also through $\\mu$ and through "
+           "$\\sigma^2$, both of which depend on every row. Find $d\\sigma^2$ and $d\\mu$ as sums over the rows, "
+           "then add the three contributions to each row of $dZ$. $\\gamma$ and $\\beta$ are shared by all rows: "
+           "what does that make their gradients' shape?",
+           "def my_batchnorm_backward(dout, Z, gamma):",
+           '''    n = len(Z)
+    centred = Z - Z.mean(axis=0)
+    inv_std = 1 / np.sqrt((centred ** 2).mean(axis=0) + 1e-5)
+    Z_norm = centred * inv_std
+    g = dout * gamma
+    dZ = inv_std / n * (n * g - g.sum(axis=0) - Z_norm * (g * Z_norm).sum(axis=0))
+    return dZ, (dout * Z_norm).sum(axis=0), dout.sum(axis=0)''', before=True),
+        ex("alone = np.concatenate([layernorm_forward(", "layernorm_images",
+           "Layer norm of **images**, which the notebook does not write: `my_layernorm_images(X, gamma, beta)` "
+           "for `X` of shape `(n, C, H, W)`. Each image is normalised alone, over all of its own $C H W$ values "
+           "($\\epsilon = 10^{-5}$ under the root); `gamma` and `beta` have shape `(C,)`, one scale and one shift per "
+           "channel. Return `out`, the shape of `X`.",
+           "Which axes hold one image's values? Average over all of them at once, keeping them (as size 1) so "
+           "that the statistics broadcast back over the image. Then give `gamma` and `beta` the shape that lines "
+           "them up with the channel axis, not the last one.",
+           "def my_layernorm_images(X, gamma, beta):",
+           '''    m = X.mean(axis=(1, 2, 3), keepdims=True)
+    s = np.sqrt(X.var(axis=(1, 2, 3), keepdims=True) + 1e-5)
+    return gamma.reshape(1, -1, 1, 1) * (X - m) / s + beta.reshape(1, -1, 1, 1)'''),
+        ex("def residual_forward(x, Wa, ba, Wb, bb):", "residual_backward",
+           "Before you read the next cell: write the whole backward pass of the residual block above, "
+           "`my_residual_backward(dout, x, Wa, ba, Wb, bb)` for `out = x + ReLU(x Wa + ba) Wb + bb`, `x` and `dout` "
+           "`(n, d)`, `Wa`, `Wb` `(d, d)`, `ba`, `bb` `(d,)`. Return `dx, dWa, dba, dWb, dbb`: the formula above "
+           "gives `dx`; the four parameter gradients are yours to derive, as notebook 04 did for a layer.",
+           "Name the intermediate results of the forward pass ($h = x W_a + b_a$, its ReLU) and go backwards "
+           "through them. Two paths leave `x`; the block's path passes the ReLU, which lets the gradient through "
+           "only where its input was positive. Each bias gradient sums over the rows.",
+           "def my_residual_backward(dout, x, Wa, ba, Wb, bb):",
+           '''    pre = x @ Wa + ba
+    back = (dout @ Wb.T) * (pre > 0)
+    return dout + back @ Wa.T, x.T @ back, back.sum(axis=0), np.maximum(pre, 0).T @ dout, dout.sum(axis=0)''', before=True),
+    ],
 }
 
 

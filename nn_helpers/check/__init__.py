@@ -33,7 +33,7 @@ kernel restart and the capstone of notebook 05 can train a network made of your 
 
 One module per notebook holds its checkers (``check/data.py`` for notebook 01, ``check/forward_pass.py`` for
 02, ..., ``check/regularization.py`` for 08, ``check/convolutional_networks.py`` for 11,
-``check/automatic_differentiation.py`` for 12); ``check/_core.py`` holds what they share: running the cases,
+``check/automatic_differentiation.py`` for 12, ``check/deep_networks.py`` for 13); ``check/_core.py`` holds what they share: running the cases,
 comparing with the package's function,
 naming the mistake, the verdicts and the progress.
 """
@@ -43,6 +43,7 @@ from ._kept import learner_file, my_network
 from .automatic_differentiation import tensor_max, topological_order, unbroadcast, value_mul
 from .backpropagation import backward, backward_deep, backward_tanh, numerical_gradient, output_gradient
 from .convolutional_networks import conv_backward, conv_forward, maxpool_backward
+from .deep_networks import batchnorm_backward, batchnorm_forward, layernorm_images, residual_backward
 from .data import parse_idx, to_features, train_val_split
 from .evaluation import confusion_matrix, most_confident_mistakes, precision_recall
 from .forward_pass import forward, he_init, layer

@@ -42,6 +42,7 @@ EXERCISES = {
     "08": ["l2_gradient", "early_stopping", "dropout_forward"],
     "11": ["conv_forward", "conv_backward", "maxpool_backward"],
     "12": ["value_mul", "topological_order", "unbroadcast", "tensor_max"],
+    "13": ["batchnorm_forward", "batchnorm_backward", "layernorm_images", "residual_backward"],
 }
 
 #: The latest verdict of each checker run in this session: name -> True (correct) / False.

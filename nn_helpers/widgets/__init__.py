@@ -3,7 +3,7 @@
 One module per notebook, named like the notebook (and like its checkers in ``nn_helpers.check``):
 ``data`` (01), ``forward_pass`` (02), ``softmax_cross_entropy`` (03), ``backpropagation`` (04),
 ``training_loop`` (05), ``training`` (06), ``evaluation`` (07), ``regularization`` (08),
-``draw_a_digit`` (09), ``convolution`` (11), ``boundary`` (the 2-D playground); ``_panel`` holds what they share. Every panel is also a name of this package:
+``draw_a_digit`` (09), ``convolution`` (11), ``deep_networks`` (13), ``boundary`` (the 2-D playground); ``_panel`` holds what they share. Every panel is also a name of this package:
 ``from nn_helpers import widgets; widgets.digit_browser(images, labels)``.
 
 Every function returns a :class:`Panel`. Put it last in a cell to show it.
@@ -26,6 +26,7 @@ from .backpropagation import StepExplorer, step_explorer
 from .boundary import BoundaryExplorer, boundary_explorer
 from .convolution import ConvolutionExplorer, convolution_explorer
 from .data import DigitBrowser, digit_browser
+from .deep_networks import DeepExplorer, deep_explorer
 from .draw_a_digit import DrawingPad, drawing_pad, fit, pen_mask
 from .evaluation import ThresholdExplorer, threshold_explorer
 from .forward_pass import InitExplorer, init_explorer
@@ -37,5 +38,5 @@ from .training_loop import BowlExplorer, bowl_explorer
 __all__ = [
     "Panel", "digit_browser", "init_explorer", "softmax_explorer", "step_explorer", "bowl_explorer",
     "training_panel", "threshold_explorer", "drawing_pad", "mnist_preprocess", "augment_explorer",
-    "boundary_explorer", "convolution_explorer",
+    "boundary_explorer", "convolution_explorer", "deep_explorer",
 ]

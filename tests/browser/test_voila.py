@@ -8,7 +8,7 @@ from browser_helpers import (draw_stroke, expect, expect_new_figure, figure_src,
                              press_on_slider, readout, save_screenshot, slider, type_into_slider)
 
 PANELS = ["boundary-explorer", "digit-browser", "init-explorer", "softmax-explorer", "step-explorer",
-          "training-panel", "threshold-explorer", "drawing-pad", "convolution-explorer"]
+          "training-panel", "threshold-explorer", "drawing-pad", "convolution-explorer", "deep-explorer"]
 
 
 @pytest.fixture(scope="module")
@@ -198,3 +198,26 @@ def test_convolution_explorer(voila_page):
     move(lambda: box.get_by_role("button", name="your drawing").click(), "a 10x10")
     print(f"convolution panel, seconds from a move to its new figure: {', '.join(f'{t:.2f}' for t in moves)}")
     pad.get_by_role("button", name="Clear").click()
+
+
+def test_deep_explorer(voila_page):
+    """Notebook 13's panel: each control rebuilds and retrains the deep network, and says how long a move took."""
+    import time
+    box = panel(voila_page, "deep-explorer")
+    expect(readout(box)).to_contain_text("20 hidden layers (plain, no normalization)")
+    moves = []
+
+    def move(action, text):
+        src, start = figure_src(box), time.perf_counter()
+        action()
+        expect(readout(box)).to_contain_text(text)
+        expect_new_figure(box, src)
+        moves.append(time.perf_counter() - start)
+
+    move(lambda: box.get_by_text("batch norm").click(), "(plain, batch norm)")
+    move(lambda: box.get_by_text("residual connections").click(), "(residual, batch norm)")
+    move(lambda: press_on_slider(box, "hidden layers", "ArrowLeft"), "19 hidden layers")
+    move(lambda: press_on_slider(box, "initial scale", "Home"), "scale 0.5")
+    move(lambda: press_on_slider(box, "learning rate", "ArrowLeft"), "learning rate 0.02")
+    save_screenshot(box, "voila_deep_explorer")
+    print(f"deep network panel, seconds from a move to its new figure: {', '.join(f'{t:.2f}' for t in moves)}")

@@ -35,7 +35,7 @@ from ._core import EXERCISES, NOT_DONE, against, progress, results, start_over
 from ._kept import learner_file, my_network
 from .automatic_differentiation import matmul_vjp, topological_order, unbroadcast, value_mul
 from .backpropagation import backward, backward_deep, backward_tanh, numerical_gradient, output_gradient
-from .convolutional_networks import conv_backward, conv_forward, maxpool_backward
+from .convolutional_networks import bridge_backward, conv_backward, conv_forward, im2col, maxpool_backward
 from .data import parse_idx, to_features, train_val_split
 from .evaluation import confusion_matrix, most_confident_mistakes, precision_recall
 from .forward_pass import forward, he_init, layer

@@ -773,3 +773,186 @@ def bridge_backward(fn) -> bool:
              ("1 image, 5 maps of 6x9, pooled 3x3 to 2x3", _bridge_case(1, 5, 6, 9, 3, 43))]
     diagnose = _over_cases(fn, cases, _bridge, BRIDGE_MISTAKES)
     return _run("bridge_backward", fn, cases, diagnose, "reshape, ReLU's mask and max pooling's gradient")
+
+
+# --- check.my_cnn: capstone 2, a CNN made of the learner's own pieces -------------------------------------------
+
+#: The pieces ``my_cnn`` trains with: the network's (02-05) and the convolution's (11).
+CNN_PIECES = ("he_init", "layer", "softmax", "cross_entropy", "sgd_step", "minibatches", "train_epoch",
+              "im2col", "conv_backward", "maxpool_backward", "bridge_backward")
+
+
+class _Adjoint:
+    """col2im as the adjoint of the learner's own im2col: im2col copies pixels, so running it once on an image of
+    pixel numbers (1, 2, ...; padding reads 0) says which pixel every entry of ``cols`` is; col2im then adds each
+    entry's gradient onto its pixel (``np.bincount``). One map per input shape."""
+
+    def __init__(self, im2col):
+        self.im2col, self.maps = im2col, {}
+
+    def __call__(self, dcols, shape, R, pad):
+        key = (shape, R, pad)
+        if key not in self.maps:
+            numbers = np.arange(1, int(np.prod(shape)) + 1, dtype=np.float64).reshape(shape)
+            self.maps[key] = np.rint(self.im2col(numbers, R, 1, pad)).astype(np.int64).ravel()
+        summed = np.bincount(self.maps[key], weights=dcols.ravel(), minlength=int(np.prod(shape)) + 1)
+        return summed[1:].reshape(shape).astype(dcols.dtype)
+
+
+def _cnn_pieces(net, col2im):
+    """The CNN's forward and backward pass (the contract of notebook 05's loop: ``forward(params, X) -> (probs,
+    cache)``, ``backward(params, cache, y) -> grads``), built from the learner's pieces in ``net``."""
+
+    def conv(A, W, b):
+        n, _, H, Wd = A.shape
+        F, C, R, _ = W.shape
+        cols = np.asarray(net.im2col(A, R, 1, R // 2), dtype=A.dtype)              # your im2col (11)
+        Z = (W.reshape(F, -1) @ cols + b[:, None]).reshape(F, n, H, Wd).transpose(1, 0, 2, 3)
+        return Z, cols
+
+    def conv_grads(dZ, cols, shape, W, need_dX=True):
+        F, C, R, _ = W.shape
+        dZ_mat = dZ.transpose(1, 0, 2, 3).reshape(F, -1)
+        dW, db = (dZ_mat @ cols.T).reshape(W.shape), dZ_mat.sum(axis=1)
+        dX = col2im(W.reshape(F, -1).T @ dZ_mat, shape, R, R // 2) if need_dX else None
+        return dX, dW, db
+
+    def forward(params, X):
+        cache, A = {}, X
+        for l in (1, 2):
+            Z, cols = conv(A, params[f"W{l}"], params[f"b{l}"])
+            n, F, H, Wd = Z.shape
+            P = np.maximum(np.maximum(Z[:, :, 0::2, 0::2], Z[:, :, 0::2, 1::2]),   # max pooling 2 x 2: the
+                           np.maximum(Z[:, :, 1::2, 0::2], Z[:, :, 1::2, 1::2]))   # largest of 4 offsets
+            cache[l] = (A.shape, cols, Z, P)
+            A = np.maximum(P, 0)
+        rows = A.reshape(len(A), -1)
+        A3 = np.maximum(net.layer(rows, params["W3"], params["b3"]), 0)          # your layer (02)
+        probs = net.softmax(net.layer(A3, params["W4"], params["b4"]))            # your softmax (03)
+        cache.update(rows=rows, A3=A3, probs=probs)
+        return probs, cache
+
+    def backward(params, cache, y):
+        n = len(y)
+        dZ4 = np.array(cache["probs"], dtype=params["W4"].dtype)
+        dZ4[np.arange(n), y] -= 1
+        dZ4 /= n
+        grads = {"W4": cache["A3"].T @ dZ4, "b4": dZ4.sum(axis=0)}
+        dZ3 = (dZ4 @ params["W4"].T) * (cache["A3"] > 0)
+        grads["W3"], grads["b3"] = cache["rows"].T @ dZ3, dZ3.sum(axis=0)
+        shape2, cols2, Z2, _ = cache[2]
+        dZ2 = np.asarray(net.bridge_backward(dZ3 @ params["W3"].T, Z2, 2), dtype=Z2.dtype)     # your bridge (11)
+        dA1, grads["W2"], grads["b2"] = conv_grads(dZ2, cols2, shape2, params["W2"])
+        shape1, cols1, Z1, P1 = cache[1]
+        dZ1 = np.asarray(net.maxpool_backward(dA1 * (P1 > 0), Z1, 2), dtype=Z1.dtype)          # your pooling (11)
+        _, grads["W1"], grads["b1"] = conv_grads(dZ1, cols1, shape1, params["W1"], need_dX=False)
+        return {k: grads[k].astype(params[k].dtype) for k in params}
+
+    return forward, backward, conv_grads
+
+
+def _init(net, filters, hidden, seed):
+    """He initialisation with your he_init (02): a filter's fan-in is C R R."""
+    params, C = {}, 1
+    for l, F in enumerate(filters, start=1):
+        params[f"W{l}"] = np.asarray(net.he_init(C * 25, F, seed + l)).T.reshape(F, C, 5, 5)
+        params[f"b{l}"] = np.zeros(F)
+        C = F
+    params["W3"], params["b3"] = np.asarray(net.he_init(C * 49, hidden, seed + 3)), np.zeros(hidden)
+    params["W4"], params["b4"] = np.asarray(net.he_init(hidden, 10, seed + 4)), np.zeros(10)
+    return {k: v.astype(np.float32) for k, v in params.items()}
+
+
+def my_cnn(n_train: int = 20_000, epochs: int = 3, lr: float = 0.05, batch_size: int = 32, budget: float = 180,
+           filters=(8, 16), hidden: int = 64, seed: int = 0, data=None):
+    """Capstone 2: train a CNN made only of your kept pieces (``my_network.py``) on MNIST and report its
+    validation accuracy. Two conv (5 x 5) - pool - ReLU stages of ``filters``, a dense layer of ``hidden`` units:
+    your ``im2col`` makes the convolutions (one matrix product each) and, through its adjoint, their ``dX``;
+    your ``bridge_backward`` and ``maxpool_backward`` go back through the pooling; your ``layer``, ``softmax``,
+    ``he_init`` and ``cross_entropy`` make the dense part, and your ``train_epoch`` (with your ``minibatches``
+    and ``sgd_step``) trains it. Your ``conv_backward`` is checked against these gradients first.
+
+    Every piece is checked again first; a missing or broken one is named with its notebook and exercise.
+    Before training, one batch is timed: when the run would take longer than ``budget`` seconds, it says which
+    piece is slow and stops. ``data``: ``(X_train, y_train, X_val, y_val)`` feature rows (default: MNIST's
+    split of notebook 06). Returns ``(params, validation accuracy)``, or None when it cannot train.
+    """
+    import time
+    from . import _kept
+
+    net = _kept.my_network(CNN_PIECES)
+    if net.missing:
+        print(f"my_cnn needs {len(net.missing)} more of your pieces:")
+        for name, notebook, number in net.missing:
+            print(f"  {name}: exercise {number} of notebook {notebook}")
+        print("Solve them (each checker keeps what it accepts), then run this again.")
+        return None
+    col2im = _Adjoint(net.im2col)
+    forward, backward, conv_grads = _cnn_pieces(net, col2im)
+
+    # your conv_backward and the gradients of your im2col agree (both checked, so this is a check of the wiring)
+    rng = np.random.default_rng(seed)
+    X_small, W_small = rng.normal(size=(2, 3, 6, 6)), rng.normal(size=(4, 3, 5, 5))
+    cols = np.asarray(net.im2col(X_small, 5, 1, 2), dtype=float)
+    dZ = rng.normal(size=(2, 4, 6, 6))
+    fast = conv_grads(dZ, cols, X_small.shape, W_small)
+    yours = net.conv_backward(dZ, X_small, W_small, 1, 2)
+    if not all(np.allclose(a, b) for a, b in zip(fast, yours)):
+        print("im2col (exercise 2 of notebook 11) and conv_backward (exercise 3) disagree on a 5 x 5 kernel with "
+              "padding 2: solve both again.")
+        return None
+
+    if data is None:
+        from ..recipes import load_split
+        X_train, y_train, X_val, y_val = load_split()[:4]
+    else:
+        X_train, y_train, X_val, y_val = data
+    X_train = np.asarray(X_train[:n_train], dtype=np.float32).reshape(-1, 1, 28, 28)
+    y_train = np.asarray(y_train[:n_train])
+    X_val = np.asarray(X_val, dtype=np.float32).reshape(-1, 1, 28, 28)
+    params = _init(net, filters, hidden, seed)
+
+    # one batch, timed piece by piece, before any training
+    batch, yb = X_train[:batch_size], y_train[:batch_size]
+    timings = {}
+    start = time.perf_counter()
+    net.im2col(batch, 5, 1, 2)
+    timings["im2col (exercise 2 of notebook 11)"] = 2 * (time.perf_counter() - start)     # two conv layers
+    _, cache = forward(params, batch)
+    shape1, cols1, Z1, P1 = cache[1]
+    start = time.perf_counter()
+    net.maxpool_backward(np.ones_like(P1), Z1, 2)
+    timings["maxpool_backward (exercise 4 of notebook 11)"] = time.perf_counter() - start
+    start = time.perf_counter()
+    net.bridge_backward(np.ones_like(cache["rows"]), cache[2][2], 2)
+    timings["bridge_backward (exercise 5 of notebook 11)"] = time.perf_counter() - start
+    backward(params, cache, yb)                            # builds col2im's maps for this batch size
+    start = time.perf_counter()
+    probs, cache = forward(params, batch)
+    backward(params, cache, yb)
+    per_batch = time.perf_counter() - start
+    estimate = per_batch * epochs * -(-len(X_train) // batch_size)
+    if estimate > budget:
+        slow = max(timings, key=timings.get)
+        print(f"Training would take about {estimate / 60:.0f} minutes ({per_batch * 1000:.0f} ms per batch of "
+              f"{batch_size}, {epochs} epochs of {len(X_train):,} images); the budget is {budget / 60:.0f}. The "
+              f"slowest piece is {slow.split(' (')[0]}: {timings[slow] * 1000:.0f} ms per batch. Pieces that loop "
+              f"over windows or pixels in Python are right but slow: write {slow.split(' (')[0]} with one loop over "
+              f"the kernel (or window) offsets, each a strided slice of every window at once, and solve "
+              f"{slow.split(' (')[1].rstrip(')')} again.")
+        return None
+
+    net.forward, net.backward = forward, backward          # the names your train_epoch (05) calls
+    print(f"A CNN of your own code: filters {filters}, {hidden} hidden units, {len(X_train):,} images, {epochs} "
+          f"epochs (about {estimate:.0f} s).")
+    rng = np.random.default_rng(seed)
+    start, cpu = time.perf_counter(), time.process_time()
+    for epoch in range(1, epochs + 1):
+        params = net.train_epoch(params, X_train, y_train, lr, batch_size, rng)
+        probs = np.concatenate([forward(params, X_val[i : i + 1000])[0] for i in range(0, len(X_val), 1000)])
+        accuracy = float(np.mean(probs.argmax(axis=1) == y_val))
+        print(f"epoch {epoch}: validation loss {net.cross_entropy(probs, y_val):.4f}, accuracy {accuracy:.4f} "
+              f"({time.perf_counter() - start:.0f} s)")
+    print(f"Your own CNN: {accuracy:.2%} of the validation digits, after {time.perf_counter() - start:.0f} s of "
+          f"training ({time.process_time() - cpu:.0f} CPU-s).")
+    return params, accuracy

@@ -143,7 +143,7 @@ def test_a_loop_im2col_is_told_how_long_before_any_training(capsys):
     start = time.perf_counter()
     assert check.my_cnn(budget=20) is None
     out = capsys.readouterr().out
-    assert re.search(r"Training would take about \d+ minutes", out) and "The slowest piece is im2col" in out, out
+    assert re.search(r"Training would take about \d+ minutes of CPU", out) and "The slowest piece is im2col" in out, out
     assert "exercise 2 of notebook 11" in out and "epoch 1" not in out, out
     assert time.perf_counter() - start < 60
 

@@ -465,7 +465,7 @@ EXERCISES = {
            "def my_im2col(X, R, stride, pad):",
            """    n, C, H, W = X.shape
     H_out, W_out = (H + 2 * pad - R) // stride + 1, (W + 2 * pad - R) // stride + 1
-    Xp = np.pad(X, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    Xp = np.pad(X, [(0, 0), (0, 0), (pad, pad), (pad, pad)])      # P zeros around the two pixel axes
     cols = np.empty((C, R, R, n, H_out, W_out), dtype=X.dtype)
     for r in range(R):
         for s in range(R):

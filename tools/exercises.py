@@ -449,7 +449,7 @@ EXERCISES = {
                     window = Xp[i, :, stride * y : stride * y + R, stride * x : stride * x + R]
                     Z[i, f, y, x] = np.sum(window * W[f]) + b[f]
     return Z""", before=True),
-        ex("t_loops = seconds(lambda: conv_loops(X20, W8, b8), 1)", "im2col",
+        ex("Z_of = {}  ", "im2col",
            "Write `my_im2col(X, R, stride, pad)`, the fast im2col that `windows_as_columns` is not: any stride, "
            "padding, and **one loop over the $R \\times R$ kernel offsets**, not over the windows. `X` is `(n, C, "
            "H, W)`; return `cols` `(C R R, n H_out W_out)` whose row $(c, r, s)$, column $(i, y, x)$ holds "
@@ -481,7 +481,7 @@ EXERCISES = {
            "the shapes of `X` `(n, C, H, W)`, `W` `(F, C, R, R)` and `(F,)`. `dZ` `(n, F, H_out, W_out)` is the "
            "gradient of the loss with respect to the output of the convolution of `X` with `W`, stride `stride`, "
            "padding `pad` (the bias enters none of the three). Loops over the samples, filters and output positions "
-           "are fine. The checker tries strides 2 and 3 with overlapping windows (including strides that do not "
+           "are fine. The checker tries stride 1, stride 2 with overlapping windows and stride 3 (including strides that do not "
            "divide $H + 2P - R$), padding, several samples, channels and filters, and non-square images.",
            "In 1-D: $x_3$ appears in every $z_y$ whose window covers pixel 3; for each, find the weight it is "
            "multiplied by. In 2-D, the same question for a pixel of the padded input: every output $(i, f, y, x)$ "

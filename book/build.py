@@ -3,8 +3,9 @@
     python book/build.py          # what `python3 dev.py book` runs, inside .venv
 
 The sources are laid out in build/book-src/ first (both folders are git-ignored):
-- index.md: the README's introduction (up to its notebook table) and the table of contents, made from
-  notebooks/*.ipynb at every build, so that a new notebook is a new chapter without a list to edit;
+- index.md: the README's introduction and its table of what each notebook teaches, then the table of
+  contents (the sidebar's), made from notebooks/*.ipynb at every build, so that a new notebook is a new
+  chapter without a list to edit;
 - notebooks/: the notebooks and NOTATION.md, copied with what a reader should not meet taken out
   (``for_the_book``): the stored widget state (the book shows the picture each panel stores beside its
   widget view, and loads no widget manager), the ``# NBVAL_IGNORE_OUTPUT`` line of the tests, the stored
@@ -67,12 +68,12 @@ def anchor(heading: str) -> str:
 
 
 def introduction(readme: str) -> str:
-    """The README up to its table of notebooks (which the book's table of contents replaces). A link to
-    a section of the README beyond that point becomes plain text: the book has no such section."""
+    """The README up to its notebooks heading. A link to a section of the README beyond that point (but
+    the notebooks' own) becomes plain text: the book has no such section."""
     if END_OF_INTRO not in readme:
         raise ValueError(f"README.md has no {END_OF_INTRO!r} heading: the book's landing page ends there")
     intro = readme.split(END_OF_INTRO, 1)[0].rstrip() + "\n"
-    anchors = {anchor(h) for h in re.findall(r"^#+ (.+)$", intro, flags=re.M)}
+    anchors = {anchor(h) for h in re.findall(r"^#+ (.+)$", intro, flags=re.M)} | {anchor(END_OF_INTRO.lstrip("# "))}
     return re.sub(r"\[([^\]]+)\]\(#([^)]+)\)",
                   lambda m: m.group(0) if m.group(2) in anchors else m.group(1), intro)
 
@@ -194,26 +195,34 @@ def for_the_book(notebook: dict, alts: dict, root: Path = ROOT) -> list:
     return missing
 
 
+def write_if_changed(path: Path, text: str, written: set) -> None:
+    """Write ``text`` unless ``path`` holds it already: Sphinx reads again only the sources that changed."""
+    written.add(path)
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+
+
 def lay_out(root: Path = ROOT, source: Path = SOURCE) -> Path:
-    """Write build/book-src/ afresh from the repository's files; returns its path. Figures without an
-    alt text are named on stderr (the book's test fails on them)."""
-    if source.exists():
-        shutil.rmtree(source)
-    (source / "notebooks").mkdir(parents=True)
+    """Write build/book-src/ from the repository's files (only what changed; what is no longer made goes);
+    returns its path. Figures without an alt text are named on stderr (the book's test fails on them)."""
+    (source / "notebooks").mkdir(parents=True, exist_ok=True)
+    written = set()
     series = root / "notebooks"
-    alt_texts = json.loads((root / "book" / "alt_text.json").read_text(encoding="utf-8")) \
-        if (root / "book" / "alt_text.json").exists() else {}
+    alt_file = root / ALT_TEXT.relative_to(ROOT)
+    alt_texts = json.loads(alt_file.read_text(encoding="utf-8")) if alt_file.exists() else {}
     for path in chapters(series):
         notebook = json.loads(path.read_text(encoding="utf-8"))
         missing = for_the_book(notebook, alt_texts.get(path.stem, {}), root)
         if missing:
             print(f"{path.name}: figures without an alt text (book/alt_text.json) in cells {', '.join(map(str, missing))}",
                   file=sys.stderr)
-        (source / "notebooks" / path.name).write_text(json.dumps(notebook), encoding="utf-8")
+        write_if_changed(source / "notebooks" / path.name, json.dumps(notebook), written)
     if (series / "NOTATION.md").exists():
-        shutil.copy2(series / "NOTATION.md", source / "notebooks" / "NOTATION.md")
+        write_if_changed(source / "notebooks" / "NOTATION.md", (series / "NOTATION.md").read_text(encoding="utf-8"), written)
     readme = (root / "README.md").read_text(encoding="utf-8")
-    (source / "index.md").write_text(index_page(readme, series), encoding="utf-8")
+    write_if_changed(source / "index.md", index_page(readme, series), written)
+    for path in [p for p in source.rglob("*") if p.is_file() and p not in written]:
+        path.unlink()  # a chapter removed from notebooks/
     return source
 
 
@@ -256,7 +265,7 @@ def main(argv: list) -> int:
     output.mkdir(parents=True)
     if lite is not None:  # first: the pages link to it when it is there (book/conf.py)
         shutil.copytree(lite, output / "lite")
-    doctrees = ROOT / "build" / "book-doctrees" if output == OUTPUT else output.with_name(output.name + "-doctrees")
+    doctrees = ROOT / "build" / "book-doctrees"  # what Sphinx read: a source that did not change is not read again
     code = build_main(["-b", "html", "-q", "-c", str(BOOK), "-d", str(doctrees), *rest, str(source), str(output)])
     if code == 0:
         downloads(ROOT / "notebooks", output)

@@ -95,8 +95,10 @@
     });
   }
 
-  /* Figures on a phone: a wide figure shrunk to under 70% of its size has text too small to read, so it
-     is shown at 70% in a box that scrolls sideways; a tap shows it at full size, another tap fits it. */
+  /* Figures on a phone: a wide figure shrunk to under 70% of its size has text too small to read (the
+     figures are drawn at 100 dpi), so it is shown at 70% in a box that scrolls sideways; a tap shows it
+     whole, another tap legible again. On a wide screen a figure wider than the column fits it, and a tap
+     shows it at full size. */
   const LEGIBLE = 0.7;
 
   function figures() {
@@ -106,7 +108,7 @@
         box.className = "nn-figure";
         img.replaceWith(box);
         box.appendChild(img);
-        img.addEventListener("click", () => { img.classList.toggle("nn-full"); fit(img); markScrolling(); });
+        img.addEventListener("click", () => { img.classList.toggle("nn-toggled"); fit(img); markScrolling(); });
       }
       if (img.complete) fit(img); else img.addEventListener("load", () => { fit(img); markScrolling(); }, {once: true});
     });
@@ -115,10 +117,12 @@
   function fit(img) {
     const column = img.parentElement.clientWidth, natural = img.naturalWidth;
     if (!natural || !column) return;
-    const width = img.classList.contains("nn-full") ? natural : natural * LEGIBLE > column ? natural * LEGIBLE : null;
+    const toggled = img.classList.contains("nn-toggled"), narrow = natural * LEGIBLE > column;
+    const width = natural <= column ? null : narrow ? (toggled ? null : natural * LEGIBLE) : (toggled ? natural : null);
     img.style.width = width ? `${Math.round(width)}px` : "";
     img.style.maxWidth = width ? "none" : "";
     img.classList.toggle("nn-zoomable", natural > column);
+    img.closest(".nn-figure").classList.toggle("nn-legible", Boolean(width) && narrow);
   }
 
   function ready() {

@@ -41,9 +41,14 @@ OVERFLOW_JS = """(blocks) => {
     const pres = [...document.querySelectorAll(blocks)];
     const eqs = [...document.querySelectorAll('mjx-container[display="true"]')];
     const box = e => e.closest('.nn-math-scroll') || e;
+    const figures = [...document.querySelectorAll('div.cell_output img, .nn-panel-picture img')]
+        .filter(i => i.naturalWidth > 0);
+    const shown = i => i.getBoundingClientRect().width / i.naturalWidth;
     return {blocks: pres.length, wide_blocks: pres.filter(wide).length, equations: eqs.length,
             wide_equations: eqs.filter(e => wide(box(e))).length,
-            unmarked_wide_equations: eqs.filter(e => wide(box(e)) && !box(e).classList.contains('nn-scrolls')).length};
+            unmarked_wide_equations: eqs.filter(e => wide(box(e)) && !box(e).classList.contains('nn-scrolls')).length,
+            figures: figures.length, figures_under_half: figures.filter(i => shown(i) < 0.5).length,
+            figures_under_70: figures.filter(i => shown(i) < 0.69).length};
 }"""
 
 
@@ -142,9 +147,12 @@ def audit(site: Path, chapter: str = "notebooks/03_softmax_cross_entropy.html") 
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
         for width, height in ((1280, 900), (390, 844)):
             context = browser.new_context(viewport={"width": width, "height": height})
-            totals = {"blocks": 0, "wide_blocks": 0, "equations": 0, "wide_equations": 0, "unmarked_wide_equations": 0}
+            totals = dict.fromkeys(["blocks", "wide_blocks", "equations", "wide_equations", "unmarked_wide_equations",
+                                    "figures", "figures_under_half", "figures_under_70"], 0)
             for path in pages(site):
                 page = open_page(context, f"{base}/{path}")
+                page.evaluate("""() => Promise.all([...document.images].map(img => {
+                    img.loading = "eager"; return img.decode().catch(() => null); }))""")
                 counts = page.evaluate(OVERFLOW_JS, BLOCKS)
                 totals = {k: totals[k] + counts[k] for k in totals}
                 if width == 1280:
@@ -172,7 +180,8 @@ def summary(report: dict) -> str:
     for width, t in report["overflow"].items():
         lines.append(f"{width} px: {t['wide_blocks']} of {t['blocks']} code/output blocks wider than their column; "
                      f"{t['wide_equations']} of {t['equations']} display equations "
-                     f"({t['unmarked_wide_equations']} without a sign that they scroll)")
+                     f"({t['unmarked_wide_equations']} without a sign that they scroll); of {t['figures']} figures "
+                     f"{t['figures_under_half']} shown at under half their size, {t['figures_under_70']} under 70%")
     for path, w in report["weight"].items():
         lines.append(f"{path}: {w['bytes'] / 1e6:.2f} MB in {w['requests']} requests")
     lines.append(f"site: {report['size'] / 1e6:.1f} MB")

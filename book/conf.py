@@ -1,9 +1,12 @@
 """Sphinx configuration of the book: the series as a static website (python3 dev.py book).
 
 The sources are laid out by ``book/build.py`` in ``build/book-src/`` at build time: ``index.md``
-(the README's introduction and the table of contents, made from ``notebooks/*.ipynb``), the notebooks
-and NOTATION.md as they are in ``notebooks/``, and the README's pictures. Nothing is executed: the pages
+(the README's introduction, its table of notebooks and the table of contents, made from
+``notebooks/*.ipynb``), the notebooks as a reader should meet them (``build.for_the_book``) and NOTATION.md. Nothing is executed: the pages
 show the outputs stored in the notebooks. Every asset is served by the site itself (MathJax included).
+At the end of the build (``lighten``) the theme's fontawesome.js and the source maps go (the icons the
+pages use are written as CSS), and the pages are fixed where the theme fails axe-core. _static/book.js
+opens the menus on phones, adds copy buttons, and marks what scrolls sideways.
 """
 
 from __future__ import annotations
@@ -38,7 +41,6 @@ nb_mime_priority_overrides = [
 nb_ipywidgets_js = {}
 
 
-
 def repository_url(env=os.environ, remote=None) -> str:
     """The repository's web address: $NN_REPOSITORY_URL, else GitHub Actions' (on GitHub Pages), else the
     git remote "origin" when it is on the web (git@github.com:u/r.git -> https://github.com/u/r); else ""."""
@@ -61,7 +63,7 @@ REPOSITORY = repository_url()
 html_theme = "sphinx_book_theme"
 html_title = project
 html_static_path = ["_static"]
-html_css_files = ["book.css", "icons.css"]  # icons.css: written at the end of the build (icons())
+html_css_files = ["book.css", "icons.css"]  # icons.css: written at the end of the build (lighten())
 html_js_files = [("book.js", {"defer": "defer"})]
 html_theme_options = {
     "repository_url": REPOSITORY,
@@ -169,6 +171,10 @@ def icon_css(script: str, names: set) -> str:
 SEARCH_LABEL = re.compile(r'(<button class="btn search-button-field[^"]*"[^>]*?) aria-label="Search"')
 
 
+#: The book's title at the top of the chapters' sidebar stood outside any landmark (axe: region).
+SIDEBAR_START = re.compile(r'(<div class="sidebar-primary-items__start sidebar-primary__section")')
+
+
 def lighten(app, exception):
     """The icons as CSS, fontawesome.js and the source maps dropped, the pages fixed where the theme fails axe."""
     if exception is not None or app.builder.format != "html":
@@ -193,6 +199,8 @@ def lighten(app, exception):
         html = page.read_text(encoding="utf-8")
         html = re.sub(r'\s*<script[^>]*src="[^"]*scripts/fontawesome\.js[^"]*"[^>]*></script>', "", html)
         html = SEARCH_LABEL.sub(r"\1", html)
+        html = SIDEBAR_START.sub(r'\1 role="navigation" aria-label="The book"', html)
+        html = html.replace('<th class="head"><p></p></th>', '<td class="head"></td>')  # a table's empty corner
         page.write_text(html, encoding="utf-8")
 
 

@@ -73,9 +73,10 @@ def axe_source() -> str:
     return AXE.read_text(encoding="utf-8")
 
 
-def run_axe(page, theme: str = "light") -> list:
-    """axe's violations on the page as shown in ``theme`` ("light" or "dark"): a list of
-    {id, impact, nodes, targets} (targets: the first few elements' selectors)."""
+def run_axe(page, theme: str = "light", rules: list | None = None) -> list:
+    """axe's violations on the page as shown in ``theme`` ("light" or "dark"), of all its rules or of
+    ``rules`` only (["color-contrast"]: what a theme changes): a list of {id, impact, nodes, targets}
+    (targets: the first few elements' selectors)."""
     page.evaluate("""(theme) => {  // without transitions: axe must see the colours, not a fade between them
         if (!document.getElementById("nn-no-transitions")) {
             const style = document.createElement("style");
@@ -87,11 +88,13 @@ def run_axe(page, theme: str = "light") -> list:
         document.documentElement.dataset.mode = theme; }""", theme)
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.add_script_tag(content=axe_source())
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, {resultTypes: ['violations']});
+    result = page.evaluate("""async (rules) => {
+        const options = {resultTypes: ['violations']};
+        if (rules) options.runOnly = {type: 'rule', values: rules};
+        const r = await axe.run(document, options);
         return r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length,
                                        targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
-    }""")
+    }""", rules)
     return result
 
 

@@ -95,10 +95,10 @@
     });
   }
 
-  /* Figures on a phone: a wide figure shrunk to under 70% of its size has text too small to read (the
-     figures are drawn at 100 dpi), so it is shown at 70% in a box that scrolls sideways; a tap shows it
-     whole, another tap legible again. On a wide screen a figure wider than the column fits it, and a tap
-     shows it at full size. */
+  /* Figures on a phone (under 768 px): a wide figure shrunk to under 70% of its size has text too small to
+     read (the figures are drawn at 100 dpi), so it is shown at 70% in a box that scrolls sideways; a tap
+     shows it whole, another tap legible again. On a wider screen a figure wider than the column fits it,
+     and a tap shows it at full size. */
   const LEGIBLE = 0.7;
 
   function figures() {
@@ -117,7 +117,8 @@
   function fit(img) {
     const column = img.parentElement.clientWidth, natural = img.naturalWidth;
     if (!natural || !column) return;
-    const toggled = img.classList.contains("nn-toggled"), narrow = natural * LEGIBLE > column;
+    const phone = window.matchMedia("(max-width: 767.98px)").matches;
+    const toggled = img.classList.contains("nn-toggled"), narrow = phone && natural * LEGIBLE > column;
     const width = natural <= column ? null : narrow ? (toggled ? null : natural * LEGIBLE) : (toggled ? natural : null);
     img.style.width = width ? `${Math.round(width)}px` : "";
     img.style.maxWidth = width ? "none" : "";

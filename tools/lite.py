@@ -80,6 +80,12 @@ for folder in ("data", "output"):
     if not os.path.exists(f"../{folder}"):
         os.symlink(f"{os.getcwd()}/{folder}", f"../{folder}")"""
 
+OUTPUT_README = """# output
+
+What the notebooks write (`../output/` in their code): notebook 06's model and steps, 01's CSV files.
+It is kept in this browser's storage for this site, with your notebooks and `my_network.py`.
+"""
+
 
 class BuildError(SystemExit):
     """A build that cannot go on: the message says what was wrong and what to do."""
@@ -262,6 +268,10 @@ def add_contents(lite: Path) -> Path:
     shutil.copyfile(ROOT / "notebooks" / "NOTATION.md", files / "NOTATION.md")
     shutil.copytree(ROOT / "data" / "mnist", files / "data" / "mnist",
                     ignore=shutil.ignore_patterns("README*", ".*"))
+    # output/ is in the site from the start: the notebooks write there (../output), and a folder the site
+    # does not list would first be made as "Untitled Folder" and renamed.
+    (files / "output").mkdir()
+    (files / "output" / "README.md").write_text(OUTPUT_README, encoding="utf-8")
     return files
 
 

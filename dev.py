@@ -8,7 +8,7 @@
     python3 dev.py train    # set up .venv, then train the default network (python -m nn_helpers train)
     python3 dev.py app      # set up .venv, then open the playground (every slider, no code) with Voila
     python3 dev.py book     # set up .venv with the book extra, then build the series as a website in build/book/
-    python3 dev.py book --lite    # the same, with the browser edition (build/lite/, built first if missing) in build/book/lite/
+    python3 dev.py book --lite    # the same, with the browser edition in build/book/lite/ (build/lite/, rebuilt if older than the notebooks)
     python3 dev.py lite     # set up .venv with the lite extra, then build the series as a JupyterLite site in build/lite/
                             # (runs in the browser, nothing installed: python -m http.server -d build/lite)
     python3 dev.py setup    # only set up .venv
@@ -230,7 +230,7 @@ def book_command(args):
     if "--lite" not in args:
         return [PYTHON, ROOT / "book" / "build.py"]
     args.remove("--lite")
-    if not (LITE / "index.html").exists():
+    if lite_stale():
         code = subprocess.run([str(c) for c in lite_command([])], cwd=ROOT).returncode
         if code:
             sys.exit(code)
@@ -242,6 +242,15 @@ def book_command(args):
     shutil.copytree(LITE, BOOK / "lite")
     args.clear()
     return []
+
+
+def lite_stale() -> bool:
+    """build/lite/ is missing, or older than a notebook, the package or the build script."""
+    index = LITE / "lite-build.json"  # written last by tools/lite.py (the site's own files keep old dates)
+    if not index.exists():
+        return True
+    sources = [*SERIES.iterdir(), *(ROOT / "nn_helpers").rglob("*.py"), ROOT / "tools" / "lite.py", ROOT / "pyproject.toml"]
+    return index.stat().st_mtime < max(p.stat().st_mtime for p in sources if p.is_file())
 
 
 def lite_command(args):

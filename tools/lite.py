@@ -282,6 +282,10 @@ def write_config(lite: Path, output: Path) -> None:
     config = {"jupyter-lite-schema-version": 0,
               "jupyter-config-data": {"appName": "Neural Networks from Scratch", "litePluginSettings": settings}}
     (lite / "jupyter-lite.json").write_text(json.dumps(config, indent=1), encoding="utf-8")
+    # Every cell drawn, also those outside the window: the notebooks are a few dozen cells, and Find, the
+    # browser's search and the tests then see them all.
+    overrides = {"@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"}}
+    (lite / "overrides.json").write_text(json.dumps(overrides, indent=1), encoding="utf-8")
     # ipycanvas is a federated extension (the drawing pad of 09); jupyterlab_widgets comes from the
     # environment. 0.6.4 has no command-line flag for this: it goes into the config.
     canvas = next((lite / "pypi").glob("ipycanvas-*.whl"))
@@ -303,15 +307,23 @@ def build(output: Path = OUTPUT, release: Path | None = None) -> Path:
         work, lite = Path(tmp) / "work", Path(tmp) / "src"
         work.mkdir()
         lite.mkdir()
-        add_pyodide(lite, work, release)
+        keep = add_pyodide(lite, work, release)
         add_wheels(lite, work)
         add_contents(lite)
         write_config(lite, output)
         if output.exists():
             shutil.rmtree(output)
         step(f"jupyter lite build -> {output}")
-        run(sys.executable, "-m", "jupyter", "lite", "build", "--lite-dir", lite, cwd=lite)
+        cmd = [sys.executable, "-m", "jupyter", "lite", "build", "--lite-dir", str(lite)]
+        done = subprocess.run(cmd, cwd=lite, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              encoding="utf-8", errors="replace")
+        if done.returncode:  # its hundred lines of progress only when they say what went wrong
+            print(done.stdout[-6000:])
+            raise BuildError(f"jupyter lite build failed (its last messages are above): {' '.join(cmd)}")
     size = folder_size(output)
+    info = {"pyodide": PYODIDE_VERSION, "packages": keep, "wheels": sorted(p.name for p in (output / "pypi").glob("*.whl")),
+            "bytes": size, "built": time.strftime("%Y-%m-%d %H:%M:%S")}
+    (output / "lite-build.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
     step(f"site: {output} ({size / 1e6:.0f} MB, of which Pyodide "
          f"{folder_size(output / 'static' / 'pyodide') / 1e6:.0f} MB) in {time.monotonic() - start:.0f} s")
     return output

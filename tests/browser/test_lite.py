@@ -100,7 +100,7 @@ class Learner:
             self.foreign.append(url)
             route.abort()
 
-    def open(self, notebook: str) -> float:
+    def open_notebook(self, notebook: str) -> float:
         """Open a notebook and wait for its kernel; returns the seconds from the page load to Idle."""
         start = time.monotonic()
         self.page.goto(f"{self.base}/lab/index.html?path={notebook}")
@@ -199,15 +199,28 @@ def test_the_site_holds_the_series(site_url):
 @pytest.mark.parametrize("key", RUN_ALL)
 def test_notebook_runs_in_the_browser(learner, key):
     name = notebook_name(key)
-    start = learner.open(name)
+    start = learner.open_notebook(name)
     seconds = learner.run_all(name)
     record(name, kernel_start=start, run_all=seconds)
-    if key == "playground":
-        slider_redraws(learner)
+    if key in SLIDERS:
+        SLIDERS[key](learner)
     learner.assert_clean(name)
 
 
-def slider_redraws(learner):
+def digit_browser_slider(learner):
+    """01's digit browser: the index slider moved with the keyboard shows the next image and redraws."""
+    from browser_helpers import expect_new_figure, figure_src, panel, press_on_slider, readout
+
+    box = panel(learner.page, "digit-browser")
+    expect(readout(box)).to_contain_text(re.compile(r"images\[\d+\] shows a \d"))
+    before, src = readout(box).inner_text(), figure_src(box)
+    press_on_slider(box, "index", "ArrowRight")
+    expect(readout(box)).not_to_have_text(before, timeout=60_000)
+    expect(readout(box)).to_contain_text(re.compile(r"images\[\d+\] shows a \d"))
+    expect_new_figure(box, src)
+
+
+def softmax_explorer_slider(learner):
     """The playground's softmax explorer: typing a temperature into its slider redraws the figure."""
     from browser_helpers import expect_new_figure, figure_src, panel, readout, type_into_slider
 
@@ -217,6 +230,10 @@ def slider_redraws(learner):
     type_into_slider(box, "temperature", 0.1)
     expect(readout(box)).to_have_text("probabilities: 1.000, 0.000, 0.000", timeout=60_000)
     expect_new_figure(box, src)
+
+
+#: After a notebook ran: a slider moved there, and its figure must change.
+SLIDERS = {"01": digit_browser_slider, "playground": softmax_explorer_slider}
 
 
 SOLUTION = '''def my_parse_idx(raw):
@@ -231,7 +248,7 @@ def test_an_exercise_solved_in_the_browser_is_kept_after_a_reload(learner):
     kernel): the notebook still holds the solution and check.progress counts the exercise as solved,
     from my_network.py in the browser's storage."""
     name = notebook_name("01")
-    start = learner.open(name)
+    start = learner.open_notebook(name)
     page = learner.page
     for first_line in ("# In the browser", "import numpy as np"):
         learner.run_cell(learner.cell(first_line))

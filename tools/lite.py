@@ -320,6 +320,9 @@ def build(output: Path = OUTPUT, release: Path | None = None) -> Path:
         if done.returncode:  # its hundred lines of progress only when they say what went wrong
             print(done.stdout[-6000:])
             raise BuildError(f"jupyter lite build failed (its last messages are above): {' '.join(cmd)}")
+    # A browser asks for /favicon.ico on a reload: JupyterLite keeps its icon in lab/.
+    if (output / "lab" / "favicon.ico").is_file():
+        shutil.copyfile(output / "lab" / "favicon.ico", output / "favicon.ico")
     size = folder_size(output)
     info = {"pyodide": PYODIDE_VERSION, "packages": keep, "wheels": sorted(p.name for p in (output / "pypi").glob("*.whl")),
             "bytes": size, "built": time.strftime("%Y-%m-%d %H:%M:%S")}

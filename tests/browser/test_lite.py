@@ -209,15 +209,15 @@ def test_notebook_runs_in_the_browser(learner, key):
 
 
 def digit_browser_slider(learner):
-    """01's digit browser: the index slider moved with the keyboard shows the next image and redraws."""
-    from browser_helpers import expect_new_figure, figure_src, panel, press_on_slider, readout
+    """01's digit browser: a new index typed into its slider shows that image and redraws."""
+    from browser_helpers import expect_new_figure, figure_src, panel, readout, type_into_slider
 
     box = panel(learner.page, "digit-browser")
     expect(readout(box)).to_contain_text(re.compile(r"images\[\d+\] shows a \d"))
     before, src = readout(box).inner_text(), figure_src(box)
-    press_on_slider(box, "index", "ArrowRight")
+    type_into_slider(box, "index", 1)
     expect(readout(box)).not_to_have_text(before, timeout=60_000)
-    expect(readout(box)).to_contain_text(re.compile(r"images\[\d+\] shows a \d"))
+    expect(readout(box)).to_contain_text("images[1] shows a")
     expect_new_figure(box, src)
 
 

@@ -27,6 +27,12 @@ from .training import (DivergenceError, EarlyStopping, History, StopTraining, ba
 
 __version__ = "0.1.0"
 
+import sys as _sys
+
+#: True in the browser (JupyterLite: Pyodide, `python3 dev.py lite`), where NumPy has one thread and a
+#: notebook may train on fewer images to finish in a few minutes.
+IN_BROWSER = _sys.platform == "emscripten"
+
 __all__ = [
     "relu", "relu_grad", "sigmoid", "sigmoid_grad", "tanh", "tanh_grad",
     "CNN", "init_cnn",

@@ -19,7 +19,8 @@ from .activations import ACTIVATIONS
 from .augment import shifts
 from .cnn import CNN, n_conv_layers
 from .optimizers import OPTIMIZERS, make_optimizer
-from .recipes import FINAL, RECIPES, accuracy_on, build_model, is_cnn, load_split, model_inputs, network_name
+from .recipes import (FINAL, RECIPES, accuracy_on, build_model, is_cnn, load_split, model_inputs, network_name,
+                      reuse_freed_memory)
 from .serialization import load_model, save_model
 from .threads import blas_info, blas_threads
 from .training import SCHEDULES, DivergenceError, train
@@ -99,6 +100,8 @@ def cmd_train(args) -> int:
     regularization = ", ".join(([f"dropout {r['dropout']:g}"] if r["dropout"] else [])
                                + ([f"shifts of up to {r['augment']} px"] if r["augment"] else [])
                                + ([f"weight decay {r['weight_decay']:g}"] if r["weight_decay"] else []))
+    if r.get("reuse_memory"):
+        reuse_freed_memory()                  # fewer page faults: the same temporaries every batch
     with blas_threads(r.get("blas_threads") if is_cnn(r) else None):
         threads = f"; {model.workers} threads share each batch, {blas_info()}" if is_cnn(r) else ""
         print(f"network {network_name(r)} ({args.activation}, {r['init']} init), "

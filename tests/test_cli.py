@@ -174,7 +174,7 @@ def test_recipe_fast_settings_and_a_tiny_run(small_split, tmp_path, capsys):
     code = main(["train", "--recipe", "fast", "--epochs", "2", "--no-progress", "--save", str(path)])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert ("network conv 32 3x3, batch norm, pool, conv 64 3x3, batch norm, pool, 128, 10 (relu, he init), "
+    assert ("network conv 32 3x3, pool, batch norm, conv 64 3x3, pool, batch norm, 128, 10 (relu, he init), "
             "adam lr=0.01 (onecycle), batch 128, 2 epochs, 3000 training") in out
     assert 0.5 < float(out.split("test accuracy ")[1].split()[0]) <= 1.0      # 48 steps: about 0.9 (10%: nothing learned)
     params, model, meta = load_model(path)

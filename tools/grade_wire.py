@@ -365,6 +365,12 @@ class Codec:
         elif isinstance(obj, np.random.Generator) and "generator" in state:
             self._set_state(obj, state["generator"])
 
+    def forget_all(self):
+        """Drop every table: a new exercise begins, and nothing of the last one's calls is called again (a
+        graph of autograd Values kept from one checker would otherwise travel with every later message)."""
+        for table in (self.mine, self.mine_ids, self.theirs, self.theirs_ids):
+            table.clear()
+
     def forget_values(self):
         """Drop the arrays, lists, dicts and generators of earlier calls (keep functions and objects: a
         closure returned earlier may still be called, on the objects it holds)."""
@@ -413,7 +419,7 @@ def exception_from(message: dict) -> Exception:
 def describe_exception(err: BaseException, filename: str | None = None) -> dict:
     """What to send for an exception raised on this side: its type, module, message and the line of
     ``filename`` (the student's file) where it was raised."""
-    line = ""
+    line, where = "", {}
     if os.environ.get("GRADE_DEBUG"):
         import traceback
         traceback.print_exception(err, file=sys.__stderr__)
@@ -421,14 +427,39 @@ def describe_exception(err: BaseException, filename: str | None = None) -> dict:
     while tb is not None:
         if filename and tb.tb_frame.f_code.co_filename.startswith(filename):
             import linecache
-            line = f"line {tb.tb_lineno}: " + linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno).strip()
+            source = linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno).rstrip()
+            line = f"line {tb.tb_lineno}: " + source.strip()
+            where = {"lineno": tb.tb_lineno, "function": tb.tb_frame.f_code.co_name, "text": source[:500]}
         tb = tb.tb_next
     try:
         text = str(err)
     except Exception:
         text = "(its message could not be read)"
     return {"op": "raised", "type": type(err).__name__, "module": type(err).__module__, "message": text[:4000],
-            "line": line}
+            "line": line, **where}
+
+
+#: The lines of the student's file that raised, as the grader knows them: linecache's entry for STUDENT_FILE.
+_quoted: list = []
+STUDENT_FILE = "<my_network.py>"
+
+
+def raise_remote(message: dict):
+    """Raise the exception the other side reported, from a frame that stands for the student's line (its
+    file, line number, function and text: what ``traceback`` shows), so that a checker quotes the line of
+    the student's code that raised, as it does in the notebook, not a line of the grader."""
+    err = exception_from(message)
+    lineno, function, text = message.get("lineno"), message.get("function"), message.get("text")
+    if isinstance(lineno, int) and 0 < lineno <= 10**6 and isinstance(function, str) and 0 < len(function) <= 100 \
+            and "\n" not in function and isinstance(text, str):
+        import linecache
+        if len(_quoted) < lineno:
+            _quoted.extend([""] * (lineno - len(_quoted)))
+        _quoted[lineno - 1] = text[:500].replace("\n", " ") + "\n"
+        linecache.cache[STUDENT_FILE] = (0, None, _quoted, STUDENT_FILE)
+        code = compile("\n" * (lineno - 1) + "raise __error__\n", STUDENT_FILE, "exec").replace(co_name=function)
+        exec(code, {"__error__": err, "__builtins__": {}})
+    raise err
 
 
 class Peer:
@@ -456,7 +487,7 @@ class Peer:
             elif op == "raised":
                 self.on_result(message)
                 self.codec.unpack(message.get("payload") or {}) if message.get("payload") else None
-                raise exception_from(message)
+                raise_remote(message)
             else:
                 raise WireError(f"an unexpected message {op!r}")
 

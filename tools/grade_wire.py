@@ -170,7 +170,11 @@ class Codec:
         if isinstance(x, np.dtype):
             return {"dtype": x.str}
         if callable(x) and not isinstance(x, type):
-            return {"function": self._id(x), "name": str(getattr(x, "__name__", "function"))}
+            out = {"function": self._id(x), "name": str(getattr(x, "__name__", "function"))}
+            module = getattr(x, "__module__", None)
+            if isinstance(module, str) and module.split(".")[0] == "nn_helpers" and not isinstance(x, PackageFunction):
+                out["package"] = [module, str(getattr(x, "__qualname__", ""))]      # the engine's own closure
+            return out
         raise WireError(f"a value of type {cls.__module__}.{cls.__qualname__}, which the grader cannot pass on")
 
     def _state(self, x, depth: int = 0):
@@ -282,7 +286,12 @@ class Codec:
             if key in self.mine:
                 return self.mine[key]
             if key not in self.theirs:
-                self.theirs[key] = stub = self._stub(key, str(d.get("name", "function")))
+                stub = self._stub(key, str(d.get("name", "function")))
+                package = d.get("package")
+                code = package_code(*package) if isinstance(package, list) and len(package) == 2 else None
+                if code is not None:
+                    stub = PackageFunction(stub, code)
+                self.theirs[key] = stub
                 self.theirs_ids[id(stub)] = key
             return self.theirs[key]
         raise WireError(f"a value of unknown kind {kind!r}")
@@ -387,6 +396,51 @@ class Codec:
             return codec.call_remote(key, args, kwargs)
         remote.__name__ = "".join(c for c in name if c.isalnum() or c == "_") or "function"
         return remote
+
+
+class PackageFunction:
+    """A function of ``nn_helpers`` that came over the wire (an engine's closure: ``a.max(axis)`` made it, or
+    the do-nothing default of a new Tensor): called, it runs on the other side like any other function; its
+    ``__code__`` is this side's code object of that very function, so that a checker that asks whether a
+    closure is the engine's own gets the true answer. (A forged claim can only make a checker refuse.)"""
+
+    def __init__(self, remote, code):
+        self._remote, self.__code__ = remote, code
+        self.__name__, self.__qualname__ = code.co_name, getattr(code, "co_qualname", code.co_name)
+
+    def __call__(self, *args, **kwargs):
+        return self._remote(*args, **kwargs)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def package_code(module: str, qualname: str):
+    """The code object of ``nn_helpers``' function ``module``:``qualname`` (``Tensor.max.<locals>._backward``,
+    a closure: found among the code constants of the method that defines it), or None."""
+    if not isinstance(module, str) or module.split(".")[0] != "nn_helpers" or not isinstance(qualname, str) \
+            or len(qualname) > 300:
+        return None
+    try:
+        obj = importlib.import_module(module)
+    except ImportError:
+        return None
+    parts = qualname.split(".")
+    while parts and parts[0] != "<locals>":
+        obj = getattr(obj, "__dict__", {}).get(parts.pop(0))
+        obj = getattr(obj, "fget", None) or getattr(obj, "__func__", None) or obj   # property, staticmethod
+        if obj is None:
+            return None
+    code = getattr(obj, "__code__", None)
+    while parts and code is not None:
+        if parts.pop(0) != "<locals>" or not parts:
+            return None
+        name = parts.pop(0)
+        code = next((c for c in code.co_consts if isinstance(c, type(code)) and c.co_name == name), None)
+    return code
 
 
 def exception_from(message: dict) -> Exception:

@@ -91,12 +91,29 @@ def fixed_softmax_outputs() -> dict:
     return table
 
 
-#: The wrong functions, written as learners write them: exercise -> source.
+#: The wrong functions, written as learners write them: exercise -> source. Among them a closure that raises
+#: when the checker calls it (its line quoted) and a function that changes its input (named as the learner
+#: named it), as the checker says in the notebook.
 MISTAKES = {
     "softmax": "def my_softmax(Z):\n    return np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)",
     "one_hot": "def my_one_hot(y, n_classes=10):\n    Y = np.zeros((len(y), n_classes))\n    Y[:, y] = 1\n    return Y",
     "layer": "def my_layer(X, W, b):\n    return X @ W",
+    "tensor_max": "def my_tensor_max(a, axis):\n    out = a._result(a.data.max(axis=axis), (a,), \"max\")\n\n"
+                  "    def max_vjp():\n        a._add_grad(out.grad * (a.data == out.data))\n"
+                  "    out._backward = max_vjp\n    return out",
+    "batchnorm_forward": "def my_batchnorm_forward(Z, gamma, beta, running_mean, running_var, rho=0.9):\n"
+                         "    n = len(Z)\n    mean, variance = Z.mean(axis=0), Z.var(axis=0)\n    Z -= mean\n"
+                         "    out = gamma * Z / np.sqrt(variance + 1e-5) + beta\n"
+                         "    return out, rho * running_mean + (1 - rho) * mean, "
+                         "rho * running_var + (1 - rho) * variance * n / (n - 1)",
+    "residual_backward": "def my_residual_backward(dout, x, Wa, ba, Wb, bb):\n    h = np.maximum(0, x @ Wa + ba)\n"
+                         "    dz = (dout @ Wb.T) * (h > 0)\n"
+                         "    return dz @ Wa.T, x.T @ dz, dz.sum(axis=0), h.T @ dout, dout.sum(axis=0)",
 }
+
+
+#: The engine's own Tensor.max handed in for tensor_max: its closure comes back over the wire as the engine's.
+PACKAGE_TENSOR_MAX = "def my_tensor_max(a, axis):\n    return a.max(axis)"
 
 
 def hostile(outside: Path) -> dict:
@@ -129,7 +146,11 @@ def hostile(outside: Path) -> dict:
                                 "def my_softmax(Z):\n    return Z"},
         "package": {"softmax": "from nn_helpers.losses import softmax as my_softmax",
                     "one_hot": "def my_one_hot(y, n_classes=10):\n    return getattr(nn, 'one' + '_hot')(y, n_classes)",
-                    "cross_entropy": "def my_cross_entropy(probs, y):\n    return nn.cross_entropy(probs, y)"},
+                    "cross_entropy": "def my_cross_entropy(probs, y):\n    return nn.cross_entropy(probs, y)",
+                    "tensor_max": PACKAGE_TENSOR_MAX,
+                    "batchnorm_backward": "def my_batchnorm_backward(dout, Z, gamma):\n"
+                                          "    out, cache = nn.layers.batchnorm_forward(Z, gamma, 0 * gamma)\n"
+                                          "    return nn.layers.batchnorm_backward(dout, cache)"},
     }
 
 
@@ -188,15 +209,27 @@ def verdict(graded, student, name):
     return row["solved"], row["diagnosis"]
 
 
-def in_process(source: str, name: str) -> str:
-    """What ``check.<name>`` prints for a function defined by ``source``, run here as a learner would."""
+def in_process(source: str, name: str, first_line: int = 1) -> str:
+    """What ``check.<name>`` prints for a function defined by ``source``, run here as a learner would (its
+    source starting at line ``first_line``, where the submission's file holds it)."""
+    import linecache
+
     import nn_helpers as nn
+    filename = f"<{name} in process>"
+    text = "\n" * (first_line - 1) + source
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     namespace = {"np": np, "nn": nn}
-    exec(compile(source, f"<{name}>", "exec"), namespace)
+    exec(compile(text, filename, "exec"), namespace)
     out = io.StringIO()
     with check._core.not_keeping(), contextlib.redirect_stdout(out):
         assert getattr(check, name)(namespace[f"my_{name}"]) is False
     return out.getvalue().strip()
+
+
+def first_line_of(graded, student: str, source: str) -> int:
+    """The line of the student's my_network.py where ``source`` begins."""
+    text = (graded["submissions"] / student / "my_network.py").read_text(encoding="utf-8")
+    return text[: text.index(source.strip())].count("\n") + 1
 
 
 def test_a_correct_submission_solves_everything_from_a_zip(graded):
@@ -213,8 +246,13 @@ def test_a_partial_submission_counts_what_it_handed_in(graded):
 
 
 def test_classic_mistakes_get_the_checkers_diagnosis_word_for_word(graded):
+    """The same message as in the notebook, the line a closure raised at quoted (its line of the file), the
+    input a function changes named as the learner named it."""
     for name, source in MISTAKES.items():
-        assert verdict(graded, "carol", name) == ("no", in_process(source, name)), name
+        expected = in_process(source, name, first_line_of(graded, "carol", source))
+        assert verdict(graded, "carol", name) == ("no", expected), name
+    assert "The line that raised, line" in verdict(graded, "carol", "tensor_max")[1]
+    assert "changes its input Z in place" in verdict(graded, "carol", "batchnorm_forward")[1]
     assert sorted(n for n, row in graded["results"]["carol"].items() if row["solved"] == "no") == sorted(MISTAKES)
 
 
@@ -238,7 +276,9 @@ EXPECTED = {   # student -> {exercise: the row's diagnosis}, byte for byte
                 "one_hot": "my_one_hot calls the package's own nn_helpers.losses.one_hot: the exercise asks for your "
                            "own code",
                 "cross_entropy": "my_cross_entropy calls the package's own nn.cross_entropy: the exercise asks for "
-                                 "your own code"},
+                                 "your own code",
+                "batchnorm_backward": "my_batchnorm_backward calls the package's own nn.batchnorm_backward: the "
+                                      "exercise asks for your own code"},
 }
 
 
@@ -255,6 +295,8 @@ def test_each_hostile_submission_gets_its_row_with_the_reason(graded):
     solved, files = verdict(graded, "files", "he_init")
     assert solved == "no" and "PermissionError" in files and "only inside its own folder" in files, files
     assert verdict(graded, "printing", "to_features") == ("yes", "")       # printing breaks nothing
+    assert verdict(graded, "package", "tensor_max") == ("no", in_process(PACKAGE_TENSOR_MAX, "tensor_max"))
+    assert "the engine's own operations" in verdict(graded, "package", "tensor_max")[1]
     solved, patched = verdict(graded, "patching", "softmax")
     assert solved == "no" and "correct" not in patched, patched          # the grader's checker was never patched
 

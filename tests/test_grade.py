@@ -398,3 +398,23 @@ def test_the_class_report_in_chromium(graded):
         page.screenshot(path=ROOT / "build" / "class-report.png", full_page=True)
         browser.close()
     assert requests == [report.as_uri()] and errors == []
+
+
+def test_the_teachers_guide_lists_every_exercise_with_its_points():
+    """book/teachers.md's tables follow check.EXERCISES and the grader's points: each notebook's exercises in
+    order with their points, the count of each notebook's exercises, and the totals."""
+    guide = (ROOT / "book" / "teachers.md").read_text(encoding="utf-8")
+    listed = {m.group(1): re.findall(r"`(\w+)` \((\d+)\)", m.group(2))
+              for m in re.finditer(r"^\| (\d\d) \| (`.*) \|$", guide, re.M)}
+    assert listed == {key: [(n, str(grade.DEFAULT_POINTS[n])) for n in names]
+                      for key, names in check.EXERCISES.items()}
+    counts = {m.group(1): m.group(2) for m in re.finditer(r"^\| (\d\d) [^|]+\|[^|]+\|[^|]+\| (\d+) \|", guide, re.M)}
+    assert {key: counts.get(key) for key in check.EXERCISES} == {k: str(len(v)) for k, v in check.EXERCISES.items()}
+    graded = re.findall(r"^\| \d \|[^|]+\| (\d\d)(?:-(\d\d))? \((\d+) points\)", guide, re.M)   # the plans' weeks
+    assert graded and [int(p) for *_, p in graded] == [
+        sum(grade.DEFAULT_POINTS[n] for key, names in check.EXERCISES.items() if a <= key <= (b or a) for n in names)
+        for a, b, _ in graded]
+    assert sorted(k for k in check.EXERCISES if any(a <= k <= (b or a) for a, b, _ in graded)) == sorted(check.EXERCISES)
+    total = sum(grade.DEFAULT_POINTS.values())
+    assert f"{len(ALL)} exercises, {total} points in all" in guide
+    assert f"points out of {total}" in guide

@@ -9,7 +9,7 @@ of that box draws the class regions of any data set.
     name       K   what it looks like
     "spiral"   3   three arms winding out of the centre (CS231n): a linear classifier reaches about 50%
     "moons"    2   two interleaved half circles
-    "circles"  2   a ring around a disc
+    "circles"  2   two rings, one of radius 0.5 inside one of radius 1
     "xor"      2   the four quadrants, opposite ones alike: no single line separates them
     "blobs"    3   three round clusters: a linear classifier separates them
 """

@@ -6,7 +6,7 @@ functions handed in). Each gets its row with the reason; no other row changes; n
 scratch folder changes; nothing wrong is accepted. ``--seed`` catches a submission that learned the fixed
 cases' outputs by heart.
 
-The class is graded once (a module fixture, about 20 s on one core); the tests read its CSV files.
+The class is graded once (a module fixture, about 25 CPU seconds with --jobs 2); the tests read its CSV files.
 """
 
 from __future__ import annotations

@@ -75,6 +75,21 @@ def python_source(source: str) -> str:
     return "\n".join(out)
 
 
+#: Calls whose result is a count or a type, never a duration, whatever they are given: `len(seconds)`.
+COUNTS = {"len", "isinstance", "type"}
+
+
+def counted_out(node: ast.AST):
+    """The nodes of ``node`` (as ast.walk), but not those inside ``len(...)`` and the like."""
+    todo = [node]
+    while todo:
+        sub = todo.pop()
+        yield sub
+        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in COUNTS:
+            continue
+        todo.extend(ast.iter_child_nodes(sub))
+
+
 def dotted(node: ast.AST) -> str:
     """`time.perf_counter` for the expression time.perf_counter; '' for anything else."""
     if isinstance(node, ast.Name):
@@ -114,7 +129,7 @@ class Taint:
     def is_timed(self, node: ast.AST | None, timed: set[str]) -> bool:
         if node is None:
             return False
-        for sub in ast.walk(node):
+        for sub in counted_out(node):
             if isinstance(sub, ast.Name) and (sub.id in timed or sub.id in self.functions):
                 return True
             if isinstance(sub, ast.Call) and dotted(sub.func) in CLOCKS:
@@ -258,7 +273,7 @@ def timing_asserts(cells: list[tuple[int, str]]) -> list[str]:
                 names = flagged[id(node)]
                 why.append("uses " + (", ".join(names) if names else "a clock") + ", from a time measurement")
             else:
-                named = sorted({n.id for n in ast.walk(expr) if isinstance(n, ast.Name)
+                named = sorted({n.id for n in counted_out(expr) if isinstance(n, ast.Name)
                                 and DURATION_NAME.search(n.id.lower())})
                 if named:
                     why.append(f"{', '.join(named)} reads like a duration (rename it if it is none)")
@@ -319,6 +334,8 @@ HONEST = {
     "a name reused for something else": [
         "start = time.perf_counter()\nf()\nprint(time.perf_counter() - start)",
         "start = 3\nassert start == 3"],
+    "how many timings, not how long": ["import time\nseconds = []\nstart = time.perf_counter()\nf()\n"
+                                       "seconds.append(time.perf_counter() - start)\nassert len(seconds) == 1"],
     "epochs, not seconds": ["params, history = nn.train(params, X, y)\nassert len(history) == 15 and history.val_acc[-1] > 0.9"],
     "the untimed item of a returned tuple": [
         "def train(p):\n    seconds = []\n    start = time.perf_counter()\n    p = step(p)\n"

@@ -369,6 +369,15 @@ def test_the_wire_refuses_what_it_must_not_build():
         codec.unpack({"value": None, "objects": {"c1": {"class": "os:system", "attrs": {}}}})
     err = grade_wire.exception_from({"type": "SystemExit", "module": "builtins", "message": "1"})
     assert isinstance(err, Exception)                    # a student's SystemExit never ends the grader
+    # a function's claim to be one of the engine's closures: outside nn_helpers it is a plain stub; inside, it
+    # can only make a checker refuse it (its code object is the engine's own)
+    from nn_helpers.autograd import Tensor
+    engine = Tensor(np.ones((2, 3)), requires_grad=True).max(axis=1)._backward
+    claimed = codec.unpack({"value": {"function": "c7", "name": "f", "package": ["os", "system"]}, "objects": {}})
+    assert not isinstance(claimed, grade_wire.PackageFunction)
+    claimed = codec.unpack({"value": {"function": "c8", "name": "f", "package": [engine.__module__,
+                                                                                 engine.__qualname__]}, "objects": {}})
+    assert claimed.__code__ is engine.__code__
 
 
 def test_the_class_report_in_chromium(graded):

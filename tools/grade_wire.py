@@ -3,7 +3,10 @@
 No pickle: a pickle from the student's process could run any code in the grader when it is loaded. A message
 is one JSON document (length-prefixed) in which NumPy arrays travel as raw bytes of a numeric dtype, and
 everything else is a number, a string, a list, a tuple, a dict, a random generator's state, a function
-(called back across the wire) or an object of a class of ``nn_helpers`` (its attributes). The decoder builds
+(called back across the wire: a closure the student's function returns runs in the student's process; one of
+the engine's own closures says which, so that a checker can tell) or an object of a class of ``nn_helpers``
+(its attributes). An exception the student's code raised is raised again here from a frame that stands for
+the student's line, so that a checker quotes that line. The decoder builds
 nothing else, so a forged message can only give back wrong values, never run code.
 
 Each side keeps a table of the mutable objects it sent (arrays, dicts, lists, generators, objects): the
@@ -424,9 +427,8 @@ def package_code(module: str, qualname: str):
     if not isinstance(module, str) or module.split(".")[0] != "nn_helpers" or not isinstance(qualname, str) \
             or len(qualname) > 300:
         return None
-    try:
-        obj = importlib.import_module(module)
-    except ImportError:
+    obj = sys.modules.get(module)                 # one the grader has loaded: nothing is imported for a claim
+    if obj is None:
         return None
     parts = qualname.split(".")
     while parts and parts[0] != "<locals>":

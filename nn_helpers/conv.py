@@ -5,7 +5,11 @@ cross-correlation, as every framework computes it, without flipping the kernel).
 by P zeros on each side and the filter moved S pixels at a time:
 
     Z[i, f, y, x] = sum_{c, r, s} Xp[i, c, S y + r, S x + s] W[f, c, r, s] + b[f]
-    H_out = (H_in + 2P - R) / S + 1,      W_out = (W_in + 2P - R) / S + 1
+    H_out = floor((H_in + 2P - R) / S) + 1,      W_out = floor((W_in + 2P - R) / S) + 1
+
+floored, as PyTorch and TensorFlow ("valid" windows) do: when S does not divide H_in + 2P - R, the last
+(H_in + 2P - R) mod S rows of the padded input (and columns alike) are in no window; they are never read,
+and their gradient is 0.
 
     X (n, C, H_in, W_in),  W (F, C, R, R),  b (F,),  Z (n, F, H_out, W_out)
 
@@ -20,7 +24,7 @@ im2col turns it into one matrix product: every window of the padded input become
 
 Max pooling of size s (stride s) keeps the largest of every s x s window:
 
-    A[i, c, y, x] = max_{r, t < s} X[i, c, s y + r, s x + t],     H_out = H_in // s
+    A[i, c, y, x] = max_{r, t < s} X[i, c, s y + r, s x + t],     H_out = floor((H_in - s) / s) + 1 = H_in // s
 
 and its backward pass sends each dA[i, c, y, x] to the entry that was the maximum. When several entries
 of a window tie for the maximum (the flat background of a digit, all 0 after ReLU), the gradient goes
@@ -53,14 +57,16 @@ def _check_images(X: np.ndarray, name: str = "conv2d") -> np.ndarray:
 
 
 def output_size(size: int, R: int, stride: int = 1, pad: int = 0, axis: str = "H") -> int:
-    """``(size + 2 pad - R) / stride + 1``, or a ValueError when the windows do not tile the input."""
+    """``floor((size + 2 pad - R) / stride) + 1``: how many windows of R pixels, one every ``stride`` pixels,
+    fit in ``size`` pixels padded by ``pad`` on each side (the rule of PyTorch's ``Conv2d`` and ``MaxPool2d``).
+
+    When ``stride`` does not divide ``size + 2 pad - R``, the last ``(size + 2 pad - R) % stride`` rows are in no
+    window: they are dropped. A ValueError says how to fix a kernel larger than the padded input.
+    """
     span = size + 2 * pad - R
     if span < 0:
         raise ValueError(f"{axis}_in + 2P - R = {size} + {2 * pad} - {R} = {span} < 0: the {R}x{R} kernel is "
                          f"larger than the padded input; pad more or use a smaller kernel.")
-    if span % stride:
-        raise ValueError(f"{axis}_in + 2P - R = {span} is not divisible by stride {stride}; change the padding "
-                         f"or the stride so that it is.")
     return span // stride + 1
 
 
@@ -136,7 +142,8 @@ def conv2d_forward(X: np.ndarray, W: np.ndarray, b: np.ndarray, *, stride: int =
     """Convolution layer: ``X`` (n, C, H_in, W_in), ``W`` (F, C, R, R), ``b`` (F,) -> ``Z`` (n, F, H_out, W_out).
 
         Z[i, f, y, x] = sum_{c, r, s} Xp[i, c, S y + r, S x + s] W[f, c, r, s] + b[f]
-        H_out = (H_in + 2P - R) / S + 1          (Xp: X padded with P zeros on each side)
+        H_out = floor((H_in + 2P - R) / S) + 1   (Xp: X padded with P zeros on each side; rows beyond the
+                                                  last window are never read)
 
     As one matrix product: ``Z_mat = W_mat cols + b`` with ``W_mat = W.reshape(F, C R R)`` and ``cols``
     (C R R, n H_out W_out) the windows of Xp (see :func:`im2col`).

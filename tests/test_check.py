@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import nn_helpers as nn
-from nn_helpers import autograd, check
+from nn_helpers import autograd, check, conv
 from mistakes import assert_named, run, shared_messages
 from nn_helpers.check._core import package_allowed
 
@@ -146,6 +146,9 @@ PACKAGE = {
     "dropout_forward": dropout_forward,
     "conv_forward": lambda X, W, b, stride, pad: nn.conv2d_forward(X, W, b, stride=stride, pad=pad)[0],
     "conv_backward": conv_backward,                            # notebook 11; its mistakes: test_check_conv.py
+    "im2col": lambda X, R, stride, pad: conv._im2col(np.pad(X, ((0, 0), (0, 0), (pad, pad), (pad, pad))), R, stride),
+    "bridge_backward": lambda dA, Z, size: (lambda A, cache: nn.maxpool_backward(dA.reshape(A.shape) * (A > 0), cache))(
+        *nn.maxpool_forward(Z, size=size)),
     "maxpool_backward": lambda dA, X, size: nn.maxpool_backward(dA, nn.maxpool_forward(X, size=size)[1]),
     "value_mul": value_mul,                                    # notebook 12; its mistakes: test_check_autograd.py
     "topological_order": autograd.topological_order,

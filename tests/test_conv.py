@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import nn_helpers as nn
-from nn_helpers.conv import _col2im, _im2col
+from nn_helpers.conv import _col2im, _im2col, output_size
 
 
 def conv_loops(X, W, b, stride, pad):
@@ -26,7 +26,9 @@ def conv_loops(X, W, b, stride, pad):
 
 # (n, C, H, W), (F, R), stride, pad: stride 2, padding, non-square inputs, 1 and 3 channels, n = 1
 CASES = [((2, 1, 6, 6), (3, 3), 1, 0), ((1, 3, 7, 5), (2, 3), 2, 1), ((3, 2, 5, 8), (4, 2), 1, 1),
-         ((2, 3, 9, 7), (2, 3), 2, 0), ((1, 1, 4, 6), (2, 1), 1, 0), ((2, 2, 6, 4), (3, 4), 2, 2)]
+         ((2, 3, 9, 7), (2, 3), 2, 0), ((1, 1, 4, 6), (2, 1), 1, 0), ((2, 2, 6, 4), (3, 4), 2, 2),
+         # strides that do not divide H + 2P - R: the last rows (columns) are in no window, and floored away
+         ((2, 2, 8, 7), (3, 3), 2, 1), ((1, 2, 10, 9), (2, 3), 3, 0), ((2, 1, 7, 8), (2, 4), 3, 1)]
 
 
 def random_case(shape, F, R, seed=0, dtype=np.float64):
@@ -154,10 +156,46 @@ def test_conv_errors_say_how_to_fix_the_input(X, message):
     assert message in str(err.value)
 
 
-def test_conv_errors_on_stride_weights_and_bias():
+def torch_output_size(size, kernel, stride, pad, dilation=1):
+    """PyTorch's documented formula for Conv2d and MaxPool2d (torch.nn docs, "Shape"), written as it is there."""
+    return int(np.floor((size + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1))
+
+
+def test_output_size_is_pytorchs_formula():
+    checked = 0
+    for size in range(1, 40):
+        for R in range(1, 8):
+            for stride in range(1, 6):
+                for pad in range(0, 4):
+                    if size + 2 * pad < R:
+                        continue
+                    assert output_size(size, R, stride, pad) == torch_output_size(size, R, stride, pad), (size, R, stride, pad)
+                    checked += 1
+    assert checked > 5_000
+    for H in range(2, 40):                                           # max pooling: window = stride = size
+        for size in (2, 3, 4):
+            if H >= size:
+                assert nn.maxpool_forward(np.zeros((1, 1, H, H + 1)), size=size)[0].shape[2:] == (
+                    torch_output_size(H, size, size, 0), torch_output_size(H + 1, size, size, 0))
+
+
+def test_rows_beyond_the_last_window_are_never_read():
+    """3x3 kernel, padding 1, stride 2 on 28 pixels (H + 2P - R = 27, odd): 14 outputs; the last padded row
+    (row 29, a padding zero) and, for padding 0, the input's last row get no gradient and change nothing."""
+    X, W, b = random_case((2, 1, 8, 8), 2, 3, seed=8)
+    Z, cache = nn.conv2d_forward(X, W, b, stride=2, pad=0)            # (8 - 3) / 2: 2.5 -> 2, so 3 outputs
+    assert Z.shape == (2, 2, 3, 3)
+    X2 = X.copy()
+    X2[:, :, 7, :] = 100.0                                            # the last row: in no window
+    X2[:, :, :, 7] = 100.0
+    assert np.array_equal(nn.conv2d_forward(X2, W, b, stride=2, pad=0)[0], Z)
+    dX = nn.conv2d_backward(np.ones_like(Z), cache)[0]
+    assert not dX[:, :, 7, :].any() and not dX[:, :, :, 7].any() and dX[:, :, 6, :].any()
+    assert nn.conv2d_forward(np.zeros((1, 1, 28, 28)), np.zeros((2, 1, 3, 3)), np.zeros(2), stride=2, pad=1)[0].shape == (1, 2, 14, 14)
+
+
+def test_conv_errors_on_weights_and_bias():
     X = np.zeros((2, 1, 28, 28))
-    with pytest.raises(ValueError, match=r"H_in \+ 2P - R = 25 is not divisible by stride 2"):
-        nn.conv2d_forward(X, np.zeros((2, 1, 3, 3)), np.zeros(2), stride=2)
     with pytest.raises(ValueError, match=r"expected \(F, C, R, R\)"):
         nn.conv2d_forward(X, np.zeros((2, 1, 3, 2)), np.zeros(2))
     with pytest.raises(ValueError, match="one bias per filter"):

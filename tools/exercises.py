@@ -422,13 +422,15 @@ EXERCISES = {
     ],
     "11_convolutional_networks.ipynb": [
         ex("def conv_loops(", "conv_forward",
-           "Before you read the next cell, which does it: write `my_conv_forward(X, W, b, stride, pad)`, the formula "
-           "above for a whole batch. `X` `(n, C, H, W)` holds $n$ images of $C$ channels, `W` `(F, C, R, R)` the $F$ "
-           "kernels, `b` `(F,)` one bias per filter; `stride` is $S$ and `pad` is $P$ (zeros on every side of each "
-           "image). Return `Z` `(n, F, H_out, W_out)` with $H_\\text{out} = (H + 2P - R)/S + 1$, and the same for "
-           "the width. Read the kernel as it is, not flipped (a cross-correlation, as every framework computes it). "
-           "Loops over the samples, filters and output positions are fine: the checker's images are small. It "
-           "tries stride 2, padding 1 and 2, several channels, non-square images and a batch of one.",
+           "Before you read the next cell, which does it for stride 1 only: write `my_conv_forward(X, W, b, stride, "
+           "pad)`, the formula above for a whole batch and any stride. `X` `(n, C, H, W)` holds $n$ images of $C$ "
+           "channels, `W` `(F, C, R, R)` the $F$ kernels, `b` `(F,)` one bias per filter; `stride` is $S$ and `pad` "
+           "is $P$ (zeros on every side of each image). Return `Z` `(n, F, H_out, W_out)` with $H_\\text{out} = "
+           "\\lfloor (H + 2P - R)/S \\rfloor + 1$, and the same for the width. Read the kernel as it is, not "
+           "flipped (a cross-correlation, as every framework computes it). Loops over the samples, filters and "
+           "output positions are fine: the checker's images are small. It tries strides 2 and 3, including ones "
+           "that do not divide $H + 2P - R$, padding 1 and 2, several channels and filters, non-square images and "
+           "a batch of one.",
            "Work out the output size first, with integer division. Pad once, before any loop, on the last two "
            "axes only (`np.pad` takes one `(before, after)` pair per axis). Each output entry is then one window "
            "of the padded image: all $C$ channels, $R$ rows starting at row $S y$, $R$ columns starting at "
@@ -447,19 +449,45 @@ EXERCISES = {
                     window = Xp[i, :, stride * y : stride * y + R, stride * x : stride * x + R]
                     Z[i, f, y, x] = np.sum(window * W[f]) + b[f]
     return Z""", before=True),
-        ex("def conv_backward_offsets(", "conv_backward",
-           "Before you read the next cell: write `my_conv_backward(dZ, X, W, stride, pad)`, the three gradients "
-           "derived above, and return `(dX, dW, db)`, of the shapes of `X` `(n, C, H, W)`, `W` `(F, C, R, R)` "
-           "and `(F,)`. `dZ` `(n, F, H_out, W_out)` is the gradient of the loss with respect to the output of "
-           "the convolution of `X` with the kernels `W`, stride `stride` and padding `pad` (the bias enters none "
-           "of the three). Loops over the samples, filters and output positions are fine. The checker tries "
-           "stride 2 with a 3 x 3 kernel (windows that overlap), padding, several samples and channels, and "
-           "non-square images.",
-           "Loop as the forward pass does, with the same window of the padded input at each output position. "
-           "That window was multiplied by filter $f$ and scaled the output by `dZ[i, f, y, x]`: so filter $f$'s "
-           "gradient collects that number times the window, and the window's place in a padded `dXp` collects "
-           "it times the filter. Both collect from many positions, so they grow, never get overwritten. At the "
-           "end cut the $P$ border rows and columns off `dXp`; `db` needs no loop, only a sum over three axes.",
+        ex("Z_of = {}  ", "im2col",
+           "Write `my_im2col(X, R, stride, pad)`, the fast im2col that `windows_as_columns` is not: any stride, "
+           "padding, and **one loop over the $R \\times R$ kernel offsets**, not over the windows. `X` is `(n, C, "
+           "H, W)`; return `cols` `(C R R, n H_out W_out)` whose row $(c, r, s)$, column $(i, y, x)$ holds "
+           "$\\tilde X_{i, c, Sy + r, Sx + s}$: the rows in the order of `W.reshape(F, C R R)`, the columns "
+           "sample by sample, then row by row, as `windows_as_columns` orders them. Then "
+           "`W.reshape(F, -1) @ my_im2col(X, R, S, P)` is the whole convolution, and your im2col is what "
+           "`check.my_cnn()` will train with. The checker tries strides 1 and 2, padding 0 and 1, one and three "
+           "channels, and non-square images.",
+           "Fix one offset $(r, s)$. In window $(y, x)$ it meets pixel $(Sy + r, Sx + s)$ of the padded image: as "
+           "$y$ and $x$ run, which rows and columns is that, and which slice with a step gives all of them at once, "
+           "for every image and channel? Collect the result in an array of shape `(C, R, R, n, H_out, W_out)`; "
+           "which axes of the slice go where, and what does one `reshape` at the end give?",
+           "def my_im2col(X, R, stride, pad):",
+           """    n, C, H, W = X.shape
+    H_out, W_out = (H + 2 * pad - R) // stride + 1, (W + 2 * pad - R) // stride + 1
+    Xp = np.pad(X, [(0, 0), (0, 0), (pad, pad), (pad, pad)])      # P zeros around the two pixel axes
+    cols = np.empty((C, R, R, n, H_out, W_out), dtype=X.dtype)
+    for r in range(R):
+        for s in range(R):
+            seen = Xp[:, :, r : r + stride * H_out : stride, s : s + stride * W_out : stride]   # (n, C, H_out, W_out)
+            cols[:, r, s] = seen.transpose(1, 0, 2, 3)
+    return cols.reshape(C * R * R, n * H_out * W_out)"""),
+        ex("**$dX$, derived.**", "conv_backward",
+           "$db$ and $dW$ are derived above; $dX$ is yours. **On paper first**, in one dimension: one channel, one "
+           "filter, $z_y = \\sum_{r=0}^{2} x_{Sy + r}\\, w_r$ on 7 pixels. For $S = 1$, write $z_0, \\dots, z_4$ out, "
+           "then $dx_3 = \\partial J / \\partial x_3$ in terms of $dz$ and $w$. Do the same for $S = 2$ ($z_0, z_1, "
+           "z_2$) and $dx_3$, $dx_4$. **Predict:** read along $y$, is $dx$ the correlation of $dz$ with $w$ as it is, "
+           "or with $w$ flipped? Then write `my_conv_backward(dZ, X, W, stride, pad)`, returning `(dX, dW, db)` of "
+           "the shapes of `X` `(n, C, H, W)`, `W` `(F, C, R, R)` and `(F,)`. `dZ` `(n, F, H_out, W_out)` is the "
+           "gradient of the loss with respect to the output of the convolution of `X` with `W`, stride `stride`, "
+           "padding `pad` (the bias enters none of the three). Loops over the samples, filters and output positions "
+           "are fine. The checker tries stride 1, stride 2 with overlapping windows and stride 3 (including strides that do not "
+           "divide $H + 2P - R$), padding, several samples, channels and filters, and non-square images.",
+           "In 1-D: $x_3$ appears in every $z_y$ whose window covers pixel 3; for each, find the weight it is "
+           "multiplied by. In 2-D, the same question for a pixel of the padded input: every output $(i, f, y, x)$ "
+           "read a $C \\times R \\times R$ block of it and used all of $W_f$; ask what each output owes the block it "
+           "read and the kernel it used. Pixels and kernels are shared by many outputs, so their gradients collect "
+           "from all of them. The padding's border is not part of `X`. `db` needs no loop.",
            "def my_conv_backward(dZ, X, W, stride, pad):",
            """    n, C, H_in, W_in = X.shape
     F, _, R, _ = W.shape
@@ -479,11 +507,13 @@ EXERCISES = {
         ex("def maxpool_backward_argmax(", "maxpool_backward",
            "Before you read the next cell: write `my_maxpool_backward(dA, X, size)`, the backward pass of max "
            "pooling over `size` x `size` windows (stride `size`). `X` `(n, C, H, W)` is the pooling's input, "
-           "`dA` `(n, C, H / size, W / size)` the gradient with respect to its output; return `dX` of the "
-           "shape of `X`. Each window's `dA` goes to one entry, its maximum; at a tie, to one of the tied "
-           "maxima (the first, as `np.argmax` picks it) or split evenly among them, as the answer above "
-           "explains. Every other entry gets 0. The checker's inputs come after ReLU, with many tied windows, "
-           "and include 3 x 3 windows and non-square images.",
+           "`dA` `(n, C, H // size, W // size)` the gradient with respect to its output; return `dX` of the "
+           "shape of `X`. Each window's `dA` goes to its maximum, every other entry gets 0, and so do the rows and "
+           "columns beyond the last whole window when `size` does not divide $H$ or $W$. At a tie the checker "
+           "accepts exactly three conventions: the whole `dA` to the first maximum in reading order (as "
+           "`np.argmax` picks it), the whole `dA` to the last one, or `dA` split evenly among the tied maxima. "
+           "Its inputs come after ReLU, with many tied windows, and include 3 x 3 windows, non-square images and "
+           "a height and width that `size` does not divide.",
            "Loop over the samples, the channels and the windows. `np.argmax` of a window gives the position of "
            "its first maximum as one number, counted over the flattened window; `np.unravel_index` turns that "
            "number into a row and a column inside the window. Add the window's top-left corner to find the "
@@ -499,6 +529,21 @@ EXERCISES = {
                     r, s = np.unravel_index(np.argmax(window), window.shape)
                     dX[i, c, size * y + r, size * x + s] = dA[i, c, y, x]
     return dX""", before=True),
+        ex("def cnn_forward_open(", "bridge_backward",
+           "Write `my_bridge_backward(dA_rows, Z, size)`, the step of the backward pass from the dense layer back "
+           "to the last convolution. The forward pass computed, from the convolution's output `Z` `(n, F, H, W)`, "
+           "the pooled map $P = \\operatorname{pool}(Z)$ `(n, F, H // size, W // size)`, then $A = "
+           "\\operatorname{ReLU}(P)$, and the dense layer read $A$ as rows `(n, F (H // size) (W // size))` "
+           "(`(n, 784)` in this network: 16 maps of 7 x 7). Given `dA_rows`, the gradient of those rows, return "
+           "`dZ` of the shape of `Z`. You may call your `my_maxpool_backward` (or `nn.maxpool_forward` and "
+           "`nn.maxpool_backward`). The checker tries 2 x 2 and 3 x 3 pooling and several numbers of maps.",
+           "Go back through the forward steps in reverse order, one at a time, and write down the shape after "
+           "each. How were the maps turned into rows, in which order of axes? Which array's sign decides where "
+           "ReLU let the gradient through, and does it have the shape of the gradient at that point?",
+           "def my_bridge_backward(dA_rows, Z, size):",
+           """    P, pool_cache = nn.maxpool_forward(Z, size=size)        # (n, F, H // size, W // size)
+    dA = dA_rows.reshape(P.shape)                           # the rows back to the maps they were read from
+    return nn.maxpool_backward(dA * (P > 0), pool_cache)    # ReLU came after the pooling: its mask is P > 0""", before=True),
     ],
     "12_automatic_differentiation.ipynb": [
         ex("Subtraction, division and negation need no closure of their own", "value_mul",

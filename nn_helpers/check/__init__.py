@@ -42,7 +42,7 @@ from ._core import EXERCISES, NOT_DONE, against, progress, results, start_over
 from ._kept import learner_file, my_network
 from .automatic_differentiation import tensor_max, topological_order, unbroadcast, value_mul
 from .backpropagation import backward, backward_deep, backward_tanh, numerical_gradient, output_gradient
-from .convolutional_networks import conv_backward, conv_forward, maxpool_backward
+from .convolutional_networks import bridge_backward, conv_backward, conv_forward, im2col, maxpool_backward, my_cnn
 from .deep_networks import batchnorm_backward, batchnorm_forward, layernorm_images, residual_backward
 from .data import parse_idx, to_features, train_val_split
 from .evaluation import confusion_matrix, most_confident_mistakes, precision_recall
@@ -52,4 +52,4 @@ from .softmax_cross_entropy import cross_entropy, one_hot, softmax
 from .training import adam_step, cosine_lr, momentum_step
 from .training_loop import minibatches, sgd_step, train_epoch
 
-__all__ = ["EXERCISES", "NOT_DONE", "against", "learner_file", "my_network", "progress", "results", "start_over", *(n for names in EXERCISES.values() for n in names)]
+__all__ = ["EXERCISES", "NOT_DONE", "against", "learner_file", "my_cnn", "my_network", "progress", "results", "start_over", *(n for names in EXERCISES.values() for n in names)]

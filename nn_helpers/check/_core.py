@@ -40,7 +40,7 @@ EXERCISES = {
     "06": ["momentum_step", "adam_step", "cosine_lr"],
     "07": ["confusion_matrix", "precision_recall", "most_confident_mistakes"],
     "08": ["l2_gradient", "early_stopping", "dropout_forward"],
-    "11": ["conv_forward", "conv_backward", "maxpool_backward"],
+    "11": ["conv_forward", "im2col", "conv_backward", "maxpool_backward", "bridge_backward"],
     "12": ["value_mul", "topological_order", "unbroadcast", "tensor_max"],
     "13": ["batchnorm_forward", "batchnorm_backward", "layernorm_images", "residual_backward"],
 }

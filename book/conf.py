@@ -1,16 +1,21 @@
 """Sphinx configuration of the book: the series as a static website (python3 dev.py book).
 
 The sources are laid out by ``book/build.py`` in ``build/book-src/`` at build time: ``index.md``
-(the README's introduction and the table of contents, made from ``notebooks/*.ipynb``), the notebooks
-and NOTATION.md as they are in ``notebooks/``, and the README's pictures. Nothing is executed: the pages
+(the README's introduction, its table of notebooks and the table of contents, made from
+``notebooks/*.ipynb``), the notebooks as a reader should meet them (``build.for_the_book``) and NOTATION.md. Nothing is executed: the pages
 show the outputs stored in the notebooks. Every asset is served by the site itself (MathJax included).
+At the end of the build (``lighten``) the theme's fontawesome.js and the source maps go (the icons the
+pages use are written as CSS), and the pages are fixed where the theme fails axe-core. _static/book.js
+opens the menus on phones, adds copy buttons, and marks what scrolls sideways.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 project = "Neural Networks from Scratch"
@@ -35,16 +40,38 @@ nb_mime_priority_overrides = [
 ]
 nb_ipywidgets_js = {}
 
+
+def repository_url(env=os.environ, remote=None) -> str:
+    """The repository's web address: $NN_REPOSITORY_URL, else GitHub Actions' (on GitHub Pages), else the
+    git remote "origin" when it is on the web (git@github.com:u/r.git -> https://github.com/u/r); else ""."""
+    if env.get("NN_REPOSITORY_URL"):
+        return env["NN_REPOSITORY_URL"].rstrip("/")
+    if env.get("GITHUB_REPOSITORY"):
+        return f"{env.get('GITHUB_SERVER_URL', 'https://github.com').rstrip('/')}/{env['GITHUB_REPOSITORY']}"
+    if remote is None:
+        try:
+            remote = subprocess.run(["git", "remote", "get-url", "origin"], capture_output=True, text=True,
+                                    cwd=Path(__file__).parent, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            remote = ""
+    remote = re.sub(r"^git@([^:]+):", r"https://\1/", remote)
+    return remote.removesuffix(".git") if remote.startswith("https://") else ""
+
+
+REPOSITORY = repository_url()
+
 html_theme = "sphinx_book_theme"
 html_title = project
 html_static_path = ["_static"]
-html_css_files = ["book.css"]
+html_css_files = ["book.css", "icons.css"]  # icons.css: written at the end of the build (lighten())
+html_js_files = [("book.js", {"defer": "defer"})]
 html_theme_options = {
+    "repository_url": REPOSITORY,
+    "use_repository_button": bool(REPOSITORY),
     "home_page_in_toc": True,
     "show_navbar_depth": 1,
     "use_download_button": False,
     "use_fullscreen_button": False,
-    "use_repository_button": False,
     "show_toc_level": 2,
 }
 # Light: the notebooks' figures are drawn on white. (Without a default, the theme's script logs
@@ -60,19 +87,34 @@ MATHJAX_PARTS = ["tex-chtml.js", "input/tex", "output/chtml", "ui", "a11y", "sre
 html_show_sourcelink = False
 html_copy_source = False
 
-#: The line on every chapter made from a notebook (after its title): how to run it yourself.
-RUN_IT = ('<p class="nn-run-it">To run this chapter yourself, with live sliders: clone the repository, '
-          'then <code>python3 dev.py lab</code> opens your own copy of <code>{name}</code> in JupyterLab '
-          '(<a href="{index}#quick-start">Quick start</a>).</p>')
+#: Under the title of each chapter made from a notebook: run it in the browser (when the build holds the
+#: JupyterLite site, build.py --lite), download it, the repository, and how to run it on one's machine.
+LITE_BUTTON = ('<a class="nn-button nn-lite" href="{root}lite/lab/index.html?path={name}">'
+               '<i class="fa-solid fa-play" aria-hidden="true"></i> Run in the browser</a>')
+DOWNLOAD_BUTTON = ('<a class="nn-button nn-download" href="{name}" download>'
+                   '<i class="fa-solid fa-download" aria-hidden="true"></i> Download the notebook</a>')
+REPOSITORY_BUTTON = ('<a class="nn-button nn-repository" href="{repository}">'
+                     '<i class="fa-brands fa-github" aria-hidden="true"></i> The repository</a>')
+RUN_IT = ('<div class="nn-run-it"><p class="nn-buttons">{buttons}</p>'
+          '<p>To run it on your machine, with live sliders: clone the repository, then '
+          '<code>python3 dev.py lab</code> opens your own copy of <code>{name}</code> in JupyterLab '
+          '(<a href="{index}#quick-start">Quick start</a>).</p></div>')
+
+
+def run_box(name: str, root: str, index: str, lite: bool, repository: str) -> str:
+    buttons = (LITE_BUTTON if lite else "") + DOWNLOAD_BUTTON + (REPOSITORY_BUTTON if repository else "")
+    return RUN_IT.format(buttons=buttons.format(root=root, name=name, repository=repository), name=name, index=index)
 
 
 def add_run_line(app, pagename, templatename, context, doctree):
-    """Put RUN_IT under the title of each page made from a notebook (the notebooks stay as they are)."""
+    """Put the run box under the title of each page made from a notebook (the notebooks stay as they are)."""
     source = Path(app.env.doc2path(pagename)) if pagename in app.env.all_docs else None
     if source is None or source.suffix != ".ipynb" or "body" not in context:
         return
     index = app.builder.get_relative_uri(pagename, root_doc)
-    line = RUN_IT.format(name=source.name, index=index)
+    root = "../" * pagename.count("/")
+    lite = (Path(app.outdir) / "lite" / "lab" / "index.html").is_file()
+    line = run_box(source.name, root, index, lite, REPOSITORY)
     context["body"] = re.sub(r"(</h1>)", lambda m: m.group(1) + line, context["body"], count=1)
 
 
@@ -95,7 +137,75 @@ def copy_mathjax(app, exception):
             shutil.copy2(source / part, target / part)
 
 
+#: fontawesome.js (1.56 MB, a third of every page) draws a dozen icons: the build writes those icons as
+#: CSS masks into icons.css instead, and drops the script; and the source maps (3.5 MB), which no reader uses.
+EXTRA_ICONS = {"fa-play", "fa-download", "fa-github", "fa-copy", "fa-check"}
+FONTAWESOME = "_static/scripts/fontawesome.js"
+
+
+def icon_css(script: str, names: set) -> str:
+    """CSS drawing each icon ``fa-NAME`` of ``names`` from its path in fontawesome.js (the last definition:
+    the solid style, after the regular one; brands have their own names)."""
+    rules = []
+    for name in sorted(names):
+        bare = name.removeprefix("fa-")
+        found = list(re.finditer(r'(?:"%s"|(?<![\w-])%s):\[(\d+),(\d+),\[[^\]]*\],"[0-9a-f]+","(M[^"]+)"\]'
+                                 % (re.escape(bare), re.escape(bare)), script))
+        if not found:
+            continue
+        width, height, path = found[-1].groups()
+        svg = (f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}'>"
+               f"<path d='{path}'/></svg>").replace("#", "%23").replace('"', "'")
+        rules.append(f'.{name}::before {{ width: {int(width) / int(height):.3f}em; '
+                     f'-webkit-mask-image: url("data:image/svg+xml;utf8,{svg}"); mask-image: url("data:image/svg+xml;utf8,{svg}"); }}')
+    return ("/* The theme's icons, drawn from Font Awesome Free 6 (CC BY 4.0 icons, fontawesome.com), written by\n"
+            "   book/conf.py at build time instead of loading fontawesome.js. */\n"
+            "i[class*='fa-']::before { content: ''; display: inline-block; height: 1em; vertical-align: -0.125em;\n"
+            "  background-color: currentColor; -webkit-mask-repeat: no-repeat; mask-repeat: no-repeat;\n"
+            "  -webkit-mask-position: center; mask-position: center; -webkit-mask-size: contain; mask-size: contain; }\n"
+            ".fa-lg { font-size: 1.25em; }\n" + "\n".join(rules) + "\n")
+
+
+#: The search buttons' name is "Search" while they show "Search Ctrl+K" (axe: label-content-name-mismatch):
+#: without the aria-label, their name is what they show.
+SEARCH_LABEL = re.compile(r'(<button class="btn search-button-field[^"]*"[^>]*?) aria-label="Search"')
+
+
+#: The book's title at the top of the chapters' sidebar stood outside any landmark (axe: region).
+SIDEBAR_START = re.compile(r'(<div class="sidebar-primary-items__start sidebar-primary__section")')
+
+
+def lighten(app, exception):
+    """The icons as CSS, fontawesome.js and the source maps dropped, the pages fixed where the theme fails axe."""
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    pages = [p for p in out.rglob("*.html") if "_static" not in p.parts and "lite" not in p.relative_to(out).parts[:1]]
+    script = out / FONTAWESOME
+    if script.exists():
+        names = set(EXTRA_ICONS)
+        for page in pages:
+            names |= set(re.findall(r"\bfa-[a-z0-9-]+", page.read_text(encoding="utf-8")))
+        (out / "_static" / "icons.css").write_text(icon_css(script.read_text(encoding="utf-8"), names), encoding="utf-8")
+        script.unlink()
+    for path in (out / "_static").rglob("*.map"):
+        path.unlink()
+    for path in [*(out / "_static" / "scripts").glob("*.js"), *(out / "_static" / "styles").glob("*.css")]:
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        if "sourceMappingURL=" in text:
+            path.write_text(re.sub(r"\n?(//|/\*)# sourceMappingURL=\S+( \*/)?", "", text),
+                            encoding="utf-8", errors="surrogateescape")
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        html = re.sub(r'\s*<script[^>]*src="[^"]*scripts/fontawesome\.js[^"]*"[^>]*></script>', "", html)
+        html = SEARCH_LABEL.sub(r"\1", html)
+        html = SIDEBAR_START.sub(r'\1 role="navigation" aria-label="The book"', html)
+        html = html.replace('<th class="head"><p></p></th>', '<td class="head"></td>')  # a table's empty corner
+        page.write_text(html, encoding="utf-8")
+
+
 def setup(app):
     mathjax_source()  # fail before the build, not after it
     app.connect("html-page-context", add_run_line)
     app.connect("build-finished", copy_mathjax)
+    app.connect("build-finished", lighten)

@@ -1,4 +1,7 @@
-"""The book (python3 dev.py book) in a real browser, as a reader opens it: served on 127.0.0.1, every page.
+"""The book (python3 dev.py book) in a real browser, as a reader opens it: served on 127.0.0.1, every page,
+checked with axe-core in light and dark mode (0 serious or critical findings), at a desktop's and a phone's
+width; the menus tapped on a phone and a tablet; the "Run in the browser" button of a build with a (fake)
+JupyterLite site. axe-core is fetched once from the npm registry into build/ (book/audit.py).
 
 The site is built here when build/book/ is missing or older than its sources (the notebooks, the README,
 book/). Skipped when the book extra is not installed (pip install -e .[book]), unless NN_REQUIRE_BOOK=1
@@ -22,6 +25,10 @@ import pytest
 
 from browser_env import ROOT, SCREENSHOTS, skip_or_fail_without_browser
 
+_spec = importlib.util.spec_from_file_location("book_audit", ROOT / "book" / "audit.py")
+audit = importlib.util.module_from_spec(_spec)  # the measures the book's audit uses, and axe-core
+_spec.loader.exec_module(audit)
+
 skip_or_fail_without_browser(module_level=True)
 
 BOOK_PACKAGES = ["sphinx", "myst_nb", "sphinx_book_theme", "sphinx-mathjax-offline"]
@@ -39,6 +46,8 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SOURCES = [*NOTEBOOKS, ROOT / "notebooks" / "NOTATION.md", ROOT / "README.md",
            *(p for p in (ROOT / "book").rglob("*") if p.is_file() and "__pycache__" not in p.parts)]
 #: TeX that MathJax should have typeset: left in a page's text, it means the math was not rendered.
+#: What a reader should not meet: the tests' marker, a checker's output before anything was solved.
+LEFTOVERS = re.compile(r"NBVAL_IGNORE_OUTPUT|: not done yet\.|\b0 of \d+ exercises solved|The capstone needs \d+ more")
 RAW_TEX = re.compile(r"\$\$|\\\(|\\\[|\\(frac|sum|mathbf|mathrm|partial|sigma|theta|begin|top|cdot|hat|log)\b")
 
 
@@ -75,9 +84,9 @@ def server(site):
 class Reader:
     """A browser context that aborts every request to another host and records what went wrong."""
 
-    def __init__(self, browser, base: str, viewport: dict):
+    def __init__(self, browser, base: str, viewport: dict, **options):
         self.base, self.foreign, self.failed, self.errors = base, [], [], []
-        self.context = browser.new_context(viewport=viewport)
+        self.context = browser.new_context(viewport=viewport, **options)
         self.context.route("**/*", self.route)
         self.page = self.context.new_page()
         self.page.set_default_timeout(30_000)
@@ -107,6 +116,25 @@ class Reader:
 
 
 @pytest.fixture(scope="module")
+def axe():
+    """axe-core's script (fetched with npm the first time); without npm, a skip, or a failure under NN_REQUIRE_BOOK=1."""
+    try:
+        return audit.axe_source()
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as error:
+        if os.environ.get("NN_REQUIRE_BOOK") == "1":
+            pytest.fail(f"axe-core is needed: {error}", pytrace=False)
+        pytest.skip(f"axe-core is not available: {error}")
+
+
+def no_serious_axe_findings(page, path):
+    """Every rule of axe in light mode; in dark mode what a theme changes, the colours (axe's contrast check
+    is its slowest rule: the others would add seconds per page to find the same)."""
+    for theme, rules in (("light", None), ("dark", ["color-contrast"])):
+        found = audit.serious(audit.run_axe(page, theme, rules))
+        assert found == [], f"{path} ({theme}): axe finds {found}"
+
+
+@pytest.fixture(scope="module")
 def reader(browser, server):
     reader = Reader(browser, server, {"width": 1280, "height": 900})
     yield reader
@@ -114,7 +142,8 @@ def reader(browser, server):
 
 
 def pages(site: Path) -> list:
-    return sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html") if "_static" not in p.parts)
+    """The book's pages (not those of the JupyterLite site that `--lite` puts in lite/)."""
+    return audit.pages(site)
 
 
 @functools.lru_cache(maxsize=None)
@@ -145,13 +174,26 @@ def test_a_page_for_every_notebook_and_notation(site):
         assert f"notebooks/{notebook.stem}.html" in names, f"{notebook.name} has no page in the book"
     assert {"index.html", "notebooks/NOTATION.html", "search.html"} <= names
     index = (site / "index.html").read_text(encoding="utf-8")
-    links = re.findall(r'class="reference internal" href="notebooks/([^"#]+)\.html"', index)
     numbered = [n.stem for n in NOTEBOOKS if re.match(r"\d+_", n.name)]
-    assert [n for n in dict.fromkeys(links) if n in numbered] == numbered, "the chapters are not in order"
+    table = index.split('id="the-notebooks"', 1)[1].split("</table>", 1)[0]  # the README's table of notebooks
+    links = re.findall(r'class="reference internal" href="notebooks/([^"#]+)\.html"', table)
+    assert [n for n in dict.fromkeys(links) if n in numbered] == numbered, "the table's chapters are not in order"
+    sidebar = re.findall(r'class="reference internal" href="notebooks/([^"#]+)\.html"', index)
+    assert [n for n in dict.fromkeys(sidebar) if n in numbered] == numbered, "the chapters are not in order"
+
+
+def test_the_site_drops_what_no_reader_needs(site):
+    """fontawesome.js (1.56 MB, a third of each page) and the source maps (3.5 MB) are not in the site;
+    the icons are (icons.css); each chapter's notebook is there to download."""
+    assert not (site / "_static" / "scripts" / "fontawesome.js").exists()
+    assert sorted(p.name for p in site.rglob("*.map") if "lite" not in p.relative_to(site).parts[:1]) == []
+    assert ".fa-bars::before" in (site / "_static" / "icons.css").read_text(encoding="utf-8")
+    for notebook in NOTEBOOKS:
+        assert (site / "notebooks" / notebook.name).is_file(), f"{notebook.name}: no download in the site"
 
 
 @pytest.mark.parametrize("path", pages(SITE) if SITE.exists() else ["index.html"])
-def test_page(reader, site, path):
+def test_page(reader, site, axe, path):
     if path not in pages(site):  # the site was (re)built after collection with other pages
         pytest.skip(f"{path} is not a page of the site as built now")
     page = reader.visit(path)
@@ -173,17 +215,31 @@ def test_page(reader, site, path):
     assert page.locator("details[open]").count() == 0, f"{path}: a Hint or Solution is open"
     assert "VBox(" not in page.inner_text("main") and "HBox(" not in page.inner_text("main"), \
         f"{path}: a panel shows as text (re-execute the notebook: its panels then store their picture)"
-    if path.startswith("notebooks/") and path != "notebooks/NOTATION.html":
-        chapter(page, path)
+    assert not LEFTOVERS.search(page.inner_text("main")), f"{path}: {LEFTOVERS.search(page.inner_text('main')).group(0)!r} shown"
+    for img in page.locator("main img").all():
+        alt = img.get_attribute("alt") or ""
+        assert alt.strip() and not re.search(r"\.(png|jpe?g|svg)$|_images/", alt), \
+            f"{path}: an image without an alt text that says what it shows ({alt!r}): book/alt_text.json"
+    code = page.locator("div.cell_input div.highlight")
+    expect(page.locator("div.cell_input div.highlight button.nn-copy")).to_have_count(code.count())
+    wide = page.evaluate(audit.OVERFLOW_JS, audit.BLOCKS)
+    assert wide["wide_blocks"] == 0, f"{path}: {wide['wide_blocks']} code blocks wider than the column"
+    assert wide["unmarked_wide_equations"] == 0, f"{path}: equations that scroll without showing it"
+    if (ROOT / "notebooks" / Path(path).with_suffix(".ipynb").name).is_file() and path.startswith("notebooks/"):
+        chapter(page, path)  # a page made from a notebook
+    no_serious_axe_findings(page, path)
 
 
 def chapter(page, path):
     """What every chapter made from a notebook shows: math, the line on running it, folded exercises."""
     source = ROOT / "notebooks" / Path(path).with_suffix(".ipynb").name
     notebook = source.read_text(encoding="utf-8")
-    run_it = page.locator("p.nn-run-it")
+    run_it = page.locator("div.nn-run-it")
     expect(run_it).to_have_count(1)
     expect(run_it).to_contain_text("python3 dev.py lab")
+    expect(run_it.locator(f'a.nn-download[href="{source.name}"]')).to_have_count(1)  # the file: broken_links
+    lite = (SITE / "lite" / "lab" / "index.html").is_file()
+    expect(run_it.locator("a.nn-lite")).to_have_count(1 if lite else 0)
     if "$" in notebook:
         assert page.locator("mjx-container").count() > 0, f"{path}: no math typeset"
     hints = notebook.count("<summary>Hint</summary>")
@@ -196,8 +252,10 @@ def chapter(page, path):
     if hints:  # the skeleton the learner fills in is shown as code
         expect(page.locator("div.cell pre", has_text="raise NotImplementedError").first).to_be_visible()
     pictures = page.locator(".nn-panel-picture")
-    for i in range(pictures.count()):
+    for i in range(pictures.count()):  # each panel: its picture, its name (and state), where it is live
         expect(pictures.nth(i)).to_contain_text("python3 dev.py app")
+        expect(pictures.nth(i).locator("img")).to_have_count(1)
+        expect(pictures.nth(i).locator("p.nn-panel-title")).to_have_count(1)
 
 
 def test_search_finds_softmax(reader):
@@ -223,5 +281,64 @@ def test_screenshot_of_a_chapter(browser, server, size):
         page.screenshot(path=SCREENSHOTS / f"book_chapter_{width}x{height}_figure.png")
         overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"the page is {overflow} px wider than a {width} px screen"
+        wide = page.evaluate(audit.OVERFLOW_JS, audit.BLOCKS)
+        assert wide["wide_blocks"] == 0 and wide["unmarked_wide_equations"] == 0, wide
+        small = page.evaluate("""(legible) => [...document.querySelectorAll('div.cell_output img, .nn-panel-picture img')]
+            .filter(i => i.naturalWidth && i.getBoundingClientRect().width < legible * i.naturalWidth - 1)
+            .map(i => i.alt.slice(0, 40))""", 0.69)
+        assert small == [], f"figures shown at under 70% of their size (text too small to read): {small}"
     finally:
         reader.close()
+
+
+@pytest.mark.parametrize("size", [(390, 844), (820, 1180)], ids=["phone", "tablet"])
+def test_the_menus_open_on_a_phone_and_a_tablet(browser, server, size):
+    """The chapters' menu and the page's contents: tapped, they open (the theme's buttons did nothing below
+    992 px and 1200 px); a tap on a chapter in the menu goes there; Escape closes the contents."""
+    width, height = size
+    reader = Reader(browser, server, {"width": width, "height": height}, has_touch=True)
+    try:
+        page = reader.visit("notebooks/03_softmax_cross_entropy.html")
+        contents = page.locator(".secondary-toggle").filter(visible=True)
+        contents.first.tap()
+        dialog = page.locator("#pst-secondary-sidebar-modal")
+        expect(dialog).to_have_attribute("open", "")
+        expect(dialog.locator("a", has_text="Log-sum-exp").first).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(dialog).not_to_have_attribute("open", "")
+        page.locator(".primary-toggle").filter(visible=True).first.tap()
+        menu = page.locator("#pst-primary-sidebar-modal")
+        expect(menu).to_have_attribute("open", "")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / f"book_menu_{width}x{height}.png")
+        menu.locator("a", has_text="Backpropagation").first.tap()
+        page.wait_for_url("**/04_backpropagation.html")
+        assert reader.errors == [], reader.errors
+    finally:
+        reader.close()
+
+
+def test_run_in_the_browser_with_a_lite_site(browser, tmp_path):
+    """`dev.py book --lite` copies build/lite/ into the site: each chapter then has a "Run in the browser"
+    button that opens its notebook there (here a fake JupyterLite site, built with --lite=DIR --out DIR)."""
+    lite, out = tmp_path / "lite", tmp_path / "book"
+    (lite / "lab").mkdir(parents=True)
+    (lite / "lab" / "index.html").write_text("<!doctype html><title>lite</title><p id='lite'>JupyterLite</p>",
+                                             encoding="utf-8")
+    subprocess.run([sys.executable, str(ROOT / "book" / "build.py"), f"--lite={lite}", "--out", str(out)],
+                   cwd=ROOT, check=True, capture_output=True)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(out)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    reader = Reader(browser, f"http://127.0.0.1:{httpd.server_address[1]}", {"width": 1280, "height": 900})
+    try:
+        for notebook in NOTEBOOKS:
+            html = (out / "notebooks" / f"{notebook.stem}.html").read_text(encoding="utf-8")
+            assert f'href="../lite/lab/index.html?path={notebook.name}"' in html, f"{notebook.name}: no button"
+        page = reader.visit("notebooks/03_softmax_cross_entropy.html")
+        page.locator("a.nn-lite").click()
+        page.wait_for_url("**/lite/lab/index.html?path=03_softmax_cross_entropy.ipynb")
+        expect(page.locator("#lite")).to_have_text("JupyterLite")
+    finally:
+        reader.close()
+        httpd.shutdown()
+        httpd.server_close()

@@ -8,6 +8,9 @@
     python3 dev.py train    # set up .venv, then train the default network (python -m nn_helpers train)
     python3 dev.py app      # set up .venv, then open the playground (every slider, no code) with Voila
     python3 dev.py book     # set up .venv with the book extra, then build the series as a website in build/book/
+    python3 dev.py book --lite    # the same, with the browser edition in build/book/lite/ (build/lite/, rebuilt if older than the notebooks)
+    python3 dev.py lite     # set up .venv with the lite extra, then build the series as a JupyterLite site in build/lite/
+                            # (runs in the browser, nothing installed: python -m http.server -d build/lite)
     python3 dev.py class OUT   # the class edition: the series without solutions, its book, a teacher's copy
     python3 dev.py grade SUBMISSIONS --out DIR   # run every checker on each student's my_network.py
     python3 dev.py setup    # only set up .venv
@@ -48,6 +51,9 @@ STATE = ".series.json"
 #: Test workers: one per core, at most 4 (beyond that the longest notebook alone sets the time, and
 #: each worker holds a kernel with MNIST in memory).
 WORKERS = max(1, min(os.cpu_count() or 1, 4))
+#: Where `dev.py lite` puts the JupyterLite site, and where `dev.py book` puts the book.
+LITE = ROOT / "build" / "lite"
+BOOK = ROOT / "build" / "book"
 
 
 def run(*cmd):
@@ -219,9 +225,41 @@ def test_command(args):
 
 def book_command(args):
     """The series as a static website in build/book/ from the notebooks' stored outputs (book/build.py):
-    the book extra is installed into .venv first."""
+    the book extra is installed into .venv first. With --lite, the JupyterLite site (build/lite/, built
+    first if it is not there) is copied into build/book/lite/, where each chapter's "Run in the browser"
+    link opens lite/lab/index.html?path=NN_name.ipynb."""
     setup("dev,book")
-    return [PYTHON, ROOT / "book" / "build.py"]
+    if "--lite" not in args:
+        return [PYTHON, ROOT / "book" / "build.py"]
+    args.remove("--lite")
+    if lite_stale():
+        code = subprocess.run([str(c) for c in lite_command([])], cwd=ROOT).returncode
+        if code:
+            sys.exit(code)
+    book = subprocess.run([str(PYTHON), str(ROOT / "book" / "build.py"), *args], cwd=ROOT).returncode
+    if book:
+        sys.exit(book)
+    print(f"+ copy {LITE.relative_to(ROOT)} -> {(BOOK / 'lite').relative_to(ROOT)}", flush=True)
+    shutil.rmtree(BOOK / "lite", ignore_errors=True)
+    shutil.copytree(LITE, BOOK / "lite")
+    args.clear()
+    return []
+
+
+def lite_stale() -> bool:
+    """build/lite/ is missing, or older than a notebook, the package or the build script."""
+    index = LITE / "lite-build.json"  # written last by tools/lite.py (the site's own files keep old dates)
+    if not index.exists():
+        return True
+    sources = [*SERIES.iterdir(), *(ROOT / "nn_helpers").rglob("*.py"), ROOT / "tools" / "lite.py", ROOT / "pyproject.toml"]
+    return index.stat().st_mtime < max(p.stat().st_mtime for p in sources if p.is_file())
+
+
+def lite_command(args):
+    """The series as a JupyterLite site in build/lite/ (tools/lite.py): the lite extra is installed into
+    .venv first. Arguments (--pyodide DIR, --output DIR) go to tools/lite.py."""
+    setup("dev,lite")
+    return [PYTHON, ROOT / "tools" / "lite.py"]
 
 
 def absolute_paths(args):
@@ -254,6 +292,7 @@ def main(argv):
         "train": lambda args: [PYTHON, "-m", "nn_helpers", "train"],
         "app": lambda args: [BIN / "voila", "notebooks/playground.ipynb"],
         "book": book_command,
+        "lite": lite_command,
         "class": class_command,
         "grade": grade_command,
     }

@@ -19,13 +19,19 @@ from .model import Sequential
 from .metrics import (accuracy, confusion_matrix, expected_calibration_error, most_confident_mistakes,
                       precision_recall, reliability_bins)
 from .network import MLP, backward, dropout_mask, forward, init_params, layer_sizes, predict, predict_proba
-from .optimizers import SGD, Adam, Momentum, cosine_lr, make_optimizer
+from .optimizers import SGD, Adam, Momentum, cosine_lr, make_optimizer, onecycle_lr
 from .serialization import load_model, load_params, save_model, save_params
 from .toy_data import toy_data
 from .training import (DivergenceError, EarlyStopping, History, StopTraining, batch_gradient, evaluate,
                        train)
 
 __version__ = "0.1.0"
+
+import sys as _sys
+
+#: True in the browser (JupyterLite: Pyodide, `python3 dev.py lite`), where NumPy has one thread and a
+#: notebook may train on fewer images to finish in a few minutes.
+IN_BROWSER = _sys.platform == "emscripten"
 
 __all__ = [
     "relu", "relu_grad", "sigmoid", "sigmoid_grad", "tanh", "tanh_grad",
@@ -39,7 +45,7 @@ __all__ = [
     "accuracy", "confusion_matrix", "expected_calibration_error", "most_confident_mistakes", "precision_recall",
     "reliability_bins",
     "backward", "dropout_mask", "forward", "init_params", "layer_sizes", "predict", "predict_proba",
-    "SGD", "Adam", "Momentum", "cosine_lr", "make_optimizer",
+    "SGD", "Adam", "Momentum", "cosine_lr", "make_optimizer", "onecycle_lr",
     "load_model", "load_params", "save_model", "save_params", "toy_data",
     "MLP", "DivergenceError", "EarlyStopping", "History", "StopTraining", "batch_gradient", "evaluate", "train",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import sys
 import zlib
 from pathlib import Path
 
@@ -22,9 +23,12 @@ import numpy as np
 N_PIXELS = 28 * 28
 N_CLASSES = 10
 
-#: Where the bundled MNIST files live: ``data/mnist`` at the repository root.
+#: Where the bundled MNIST files live: ``data/mnist`` at the repository root; in the browser (JupyterLite,
+#: ``python3 dev.py lite``) the site's ``data/mnist``, which the kernel sees under ``/drive``.
 #: Set the environment variable ``NN_HELPERS_DATA`` to use another folder.
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "mnist"
+if sys.platform == "emscripten":
+    DEFAULT_DATA_DIR = Path("/drive/data/mnist")
 
 #: File names of each split, and the SHA-256 of each original ``.gz`` file.
 MNIST_FILES = {

@@ -194,34 +194,64 @@ def running_averages(running_mean, running_var, cache, momentum: float = 0.9):
     """The running statistics after one training batch: ``m running + (1 - m) batch``, with the batch's
     variance made unbiased (times n / (n - 1)), as PyTorch keeps it; ``cache`` from :func:`batchnorm_forward`
     (training mode) on n samples. Returns ``(running_mean, running_var)``, new arrays."""
-    n = len(cache["xhat"])
+    n = cache.get("count", len(cache["xhat"]))          # spatial batch norm: the n H W values of a channel
     unbiased = cache["var"] * (n / (n - 1)) if n > 1 else cache["var"]
     return (momentum * running_mean + (1 - momentum) * cache["mean"],
             momentum * running_var + (1 - momentum) * unbiased)
 
 
-def _channels_last(x):
-    """Images (n, C, H, W) -> rows (n H W, C), one row per pixel: batch norm per channel is then batch norm per column."""
-    return x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
+def _per_channel_sum(x: np.ndarray) -> np.ndarray:
+    """The sum of images ``x`` (n, C, H, W) over n, H and W: (C,). Each map's sum runs along contiguous memory
+    (float32 pairwise summation), then the n maps' sums are added."""
+    return x.reshape(x.shape[0], x.shape[1], -1).sum(axis=2).sum(axis=0)
 
 
-def _channels_first(rows, shape):
-    n, C, H, W = shape
-    return np.ascontiguousarray(rows.reshape(n, H, W, C).transpose(0, 3, 1, 2))
+def _per_channel(v: np.ndarray) -> np.ndarray:
+    """A (C,) vector as (C, 1, 1), to broadcast over the maps of images (n, C, H, W)."""
+    return v.reshape(-1, 1, 1)
 
 
-def spatial_batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, **kwargs):
-    """Batch norm of images ``x`` (n, C, H, W) per channel, the statistics over the n H W values of each
-    channel; ``gamma``, ``beta`` (C,). Keywords as :func:`batchnorm_forward`. Returns ``(out, cache)``, ``out``
-    (n, C, H, W); the cache is batch norm's on the rows (n H W, C), plus ``shape``."""
-    out, cache = batchnorm_forward(_channels_last(x), gamma, beta, **kwargs)
-    return _channels_first(out, x.shape), {**cache, "shape": x.shape}
+def spatial_batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, *, train: bool = True,
+                              running_mean: np.ndarray | None = None, running_var: np.ndarray | None = None,
+                              eps: float = 1e-5):
+    """Batch norm of images ``x`` (n, C, H, W) per channel, the statistics over the m = n H W values of each
+    channel; ``gamma``, ``beta`` (C,): :func:`batchnorm_forward` on the rows (n H W, C) of one pixel each, computed
+    in place on the images (no transposed copy). Returns ``(out, cache)``, ``out`` (n, C, H, W); the cache holds
+    ``xhat`` (n, C, H, W), ``gamma``, ``inv_std``, ``mean``, ``var`` (C,), ``train``, ``shape`` and ``count`` (m)."""
+    m = x.shape[0] * x.shape[2] * x.shape[3]
+    if train:
+        mean = _per_channel_sum(x) / m
+        xc = x - _per_channel(mean)
+        var = _per_channel_sum(xc * xc) / m
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch norm in evaluation mode needs running_mean and running_var.")
+        mean, var = running_mean, running_var
+        xc = x - _per_channel(mean)
+    inv_std = 1 / np.sqrt(var + eps)
+    xhat = xc
+    xhat *= _per_channel(inv_std.astype(x.dtype))
+    out = xhat * _per_channel(gamma)
+    out += _per_channel(beta)
+    return out, {"xhat": xhat, "gamma": gamma, "inv_std": inv_std, "mean": mean, "var": var, "train": train,
+                 "shape": x.shape, "count": m}
 
 
 def spatial_batchnorm_backward(dout: np.ndarray, cache):
-    """``dout`` (n, C, H, W) -> ``(dx, dgamma, dbeta)``: :func:`batchnorm_backward` on the rows (n H W, C)."""
-    dx, dgamma, dbeta = batchnorm_backward(_channels_last(dout), cache)
-    return _channels_first(dx, cache["shape"]), dgamma, dbeta
+    """``dout`` (n, C, H, W) -> ``(dx, dgamma, dbeta)``: :func:`batchnorm_backward` per channel, the sums over
+    the m = n H W values of each. With sum dxhat = gamma dbeta and sum dxhat xhat = gamma dgamma, the compact
+    form is ``dx = gamma inv_std (dout - dbeta / m - xhat dgamma / m)`` (training), ``dout gamma inv_std``
+    (evaluation)."""
+    xhat, gamma, inv_std, m = cache["xhat"], cache["gamma"], cache["inv_std"], cache["count"]
+    dgamma, dbeta = _per_channel_sum(dout * xhat), _per_channel_sum(dout)
+    scale = _per_channel((gamma * inv_std).astype(dout.dtype))
+    if not cache["train"]:
+        return dout * scale, dgamma, dbeta
+    dx = xhat * _per_channel((dgamma / m).astype(dout.dtype))
+    np.subtract(dout, dx, out=dx)
+    dx -= _per_channel((dbeta / m).astype(dout.dtype))
+    dx *= scale
+    return dx, dgamma, dbeta
 
 
 def layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, *, eps: float = 1e-5):

@@ -9,6 +9,9 @@ notebooks/NOTATION.md: u (``velocity``) is momentum's velocity, m and v are Adam
     Adam:      m <- beta1 m + (1 - beta1) g;         v <- beta2 v + (1 - beta2) g^2
                m_hat = m / (1 - beta1^t);            v_hat = v / (1 - beta2^t)
                theta <- theta - eta m_hat / (sqrt(v_hat) + eps)
+
+Learning-rate schedules change eta as training goes: :func:`cosine_lr` once an epoch, :func:`onecycle_lr`
+before every step (up from eta_max / 25 to eta_max, then down to nearly 0).
 """
 
 from __future__ import annotations
@@ -110,6 +113,38 @@ def cosine_lr(lr0: float, epoch: int, epochs: int) -> float:
     Starts at eta_0 and glides towards 0, so the last epochs take small, careful steps.
     """
     return lr0 * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / epochs))
+
+
+#: The one-cycle schedule's settings (PyTorch's ``OneCycleLR`` defaults): the share of the steps spent warming
+#: up, and eta_max / eta_start, eta_start / eta_end.
+ONECYCLE_WARMUP, ONECYCLE_DIV, ONECYCLE_FINAL_DIV = 0.3, 25.0, 1e4
+
+
+def onecycle_lr(lr_max: float, step: int, total_steps: int, warmup: float = ONECYCLE_WARMUP,
+                div: float = ONECYCLE_DIV, final_div: float = ONECYCLE_FINAL_DIV) -> float:
+    """One-cycle learning-rate schedule (Smith & Topin, 2018; PyTorch's ``OneCycleLR`` with cosine annealing),
+    set before every step (not every epoch). For step t = 0..T-1 of T, with T_up = warmup (T - 1) steps of
+    warm-up, eta_0 = eta_max / div and eta_end = eta_0 / final_div:
+
+        t <= T_up:  eta_t = eta_0 + (eta_max - eta_0) (1 - cos(pi t / T_up)) / 2          (rises to eta_max)
+        t >  T_up:  eta_t = eta_end + (eta_max - eta_end) (1 + cos(pi (t - T_up) / (T - 1 - T_up))) / 2
+
+    The small start lets Adam's moment estimates and batch norm's statistics settle before the large steps;
+    the long glide towards eta_end (nearly 0) then settles the weights. ``lr_max`` is the peak eta_max, e.g.
+    0.01 for Adam with batch norm (``--recipe fast``).
+    """
+    if total_steps < 1 or not 0 <= step < total_steps:
+        raise ValueError(f"step={step}, total_steps={total_steps}; expected 0 <= step < total_steps.")
+    if not 0 < warmup < 1:
+        raise ValueError(f"warmup={warmup}; expected the share of the steps spent warming up, in (0, 1), e.g. 0.3.")
+    lr0 = lr_max / div
+    lr_end = lr0 / final_div
+    up = warmup * (total_steps - 1)
+    if step <= up:
+        frac = step / up if up > 0 else 1.0
+        return lr0 + (lr_max - lr0) * 0.5 * (1 - math.cos(math.pi * frac))
+    frac = (step - up) / (total_steps - 1 - up)
+    return lr_end + (lr_max - lr_end) * 0.5 * (1 + math.cos(math.pi * frac))
 
 
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}

@@ -64,7 +64,8 @@ _MAKERS = {"spiral": _spiral, "moons": _moons, "circles": _circles, "xor": _xor,
 
 def toy_data(name: str, n: int = 300, noise: float = 0.1, seed: int = 0):
     """``n`` labelled points of the 2-D data set ``name``: returns ``X`` float32 (n, 2) in the box
-    [-1.5, 1.5]^2 and ``y`` int64 (n,) with labels 0..K-1 (K = 3 for "spiral" and "blobs", else 2).
+    [-1.5, 1.5]^2 and ``y`` np.intp (n,) with labels 0..K-1 (K = 3 for "spiral" and "blobs", else 2);
+    np.intp is int64 on a 64-bit machine and int32 in the browser (Pyodide), where np.bincount refuses int64.
 
     The classes are as balanced as n allows (sizes differ by at most one), the rows are in random
     order, and the same ``(name, n, noise, seed)`` gives the same points. ``noise``: standard deviation of the Gaussian noise, 0 to 1.
@@ -89,4 +90,4 @@ def toy_data(name: str, n: int = 300, noise: float = 0.1, seed: int = 0):
         labels.append(np.full(size, k))
     order = rng.permutation(n)
     X = np.clip(np.concatenate(parts), -BOX, BOX)[order].astype(np.float32)
-    return X, np.concatenate(labels)[order].astype(np.int64)
+    return X, np.concatenate(labels)[order].astype(np.intp)

@@ -22,7 +22,7 @@ import numpy as np
 from .losses import cross_entropy
 from .metrics import accuracy
 from .network import CHUNK_ROWS, MLP
-from .optimizers import Optimizer, cosine_lr, make_optimizer
+from .optimizers import Optimizer, cosine_lr, make_optimizer, onecycle_lr
 
 
 #: Training stops with a DivergenceError when a batch's loss is NaN, inf, or this many times the first one.
@@ -168,6 +168,10 @@ def augmented(X: np.ndarray, augment, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+#: The learning-rate schedules :func:`train` knows.
+SCHEDULES = ("constant", "cosine", "onecycle")
+
+
 #: Training rows sampled for the after-epoch training metrics when there is no validation set.
 TRAIN_SAMPLE = 5000
 
@@ -208,8 +212,8 @@ def _check_train_args(model, params, X, y, X_val, y_val, epochs, batch_size, sch
     batch_size = n if batch_size is None else int(batch_size)
     if not 1 <= batch_size:
         raise ValueError(f"batch_size={batch_size}; expected at least 1.")
-    if schedule not in ("constant", "cosine"):
-        raise ValueError(f"schedule={schedule!r}; expected 'constant' or 'cosine'.")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule={schedule!r}; expected 'constant', 'cosine' or 'onecycle'.")
     features = int(np.prod(np.shape(X)[1:]))
     if augment is not None and features != 784:
         raise ValueError(f"augment works on 28x28 images, but X has {features} features; expected 784 pixels.")
@@ -246,12 +250,17 @@ class _Run:
     augment_rng: np.random.Generator
     bar: object = None
     first_loss: float | None = None
+    total_steps: int = 0                # one-cycle: the steps of the whole run (0: the lr is set per epoch)
+    steps_done: int = 0
 
 
 def _step(run: _Run, params: dict, Xb, yb, where: str):
     """One optimizer step on the batch ``(Xb, yb)``; returns its loss and correct predictions (before the step)."""
     if run.augment is not None:
         Xb = augmented(Xb, run.augment, run.augment_rng)
+    if run.total_steps:
+        run.optimizer.lr = onecycle_lr(run.lr0, run.steps_done, run.total_steps)
+        run.steps_done += 1
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         loss, n_correct, grads = run.model.loss_and_grads(params, Xb, yb, run.dropout_rng)
         run.first_loss = loss if run.first_loss is None else run.first_loss
@@ -320,7 +329,9 @@ def train(
     """Train a copy of ``params`` on ``X`` (n, n_0) and labels ``y`` (n,); the input dict is left as is.
 
     optimizer: "sgd", "momentum", "adam" or an :class:`Optimizer`; ``lr`` overrides its learning rate.
-    schedule: "constant" learning rate, or "cosine" (see :func:`cosine_lr`).
+    schedule: "constant" learning rate, "cosine" (set once an epoch, see :func:`cosine_lr`) or "onecycle"
+        (set before every step, up from lr / 25 to lr over the first 30% of the steps, then down to nearly 0:
+        :func:`~nn_helpers.optimizers.onecycle_lr`; ``lr`` is its peak).
     batch_size: samples per step; ``None`` or ``n`` gives full-batch gradient descent.
     callbacks: callables ``f(epoch, history, params)`` run after every epoch (live plots, early
         stopping); one may raise :class:`StopTraining` to end training early.
@@ -360,7 +371,8 @@ def train(
     val_set = None if X_val is None else (X_val, y_val)
     run = _Run(model, optimizer, batch_size, shuffle, augment, optimizer.lr, np.random.default_rng(seed),
                np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2]),
-               _progress_bar(epochs * math.ceil(n / batch_size), progress))
+               _progress_bar(epochs * math.ceil(n / batch_size), progress),
+               total_steps=epochs * math.ceil(n / batch_size) if schedule == "onecycle" else 0)
     history = History()
     try:
         for epoch in range(1, epochs + 1):

@@ -162,3 +162,22 @@ def test_help_names_the_cnn_recipe_and_its_thread_setting():
     text = " ".join(out.stdout.split())
     assert "cnn: conv 32 3x3, pool, conv 64 3x3, pool, 128, 10" in text and "2 threads of 1 BLAS thread each" in text
     assert "with --recipe cnn one number, the width of its dense layer" in text
+
+
+def test_recipe_fast_settings_and_a_tiny_run(small_split, tmp_path, capsys):
+    from nn_helpers.cli import build_parser, recipe_settings
+    from nn_helpers.recipes import FAST
+    from nn_helpers.serialization import load_model
+
+    assert recipe_settings(build_parser().parse_args(["train", "--recipe", "fast"])) == {**FAST, "val": 0}
+    path = tmp_path / "fast.npz"
+    code = main(["train", "--recipe", "fast", "--epochs", "2", "--no-progress", "--save", str(path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert ("network conv 32 3x3, pool, batch norm, conv 64 3x3, pool, batch norm, 128, 10 (relu, he init), "
+            "adam lr=0.01 (onecycle), batch 128, 2 epochs, 3000 training") in out
+    assert 0.5 < float(out.split("test accuracy ")[1].split()[0]) <= 1.0      # 48 steps: about 0.9 (10%: nothing learned)
+    params, model, meta = load_model(path)
+    assert params["mean2"].shape == (64,) and meta["config"]["schedule"] == "onecycle"
+    assert main(["evaluate", str(path)]) == 0
+    assert "SpatialBatchNorm" in capsys.readouterr().out

@@ -78,3 +78,36 @@ def test_cosine_schedule():
     assert cosine_lr(0.1, 6, 10) == pytest.approx(0.05)
     lrs = [cosine_lr(0.1, e, 10) for e in range(1, 11)]
     assert all(a > b for a, b in zip(lrs, lrs[1:])) and lrs[-1] > 0
+
+
+def test_onecycle_schedule_rises_to_its_peak_then_falls_to_nearly_zero():
+    from nn_helpers.optimizers import onecycle_lr
+
+    T = 101                                               # warm-up: 0.3 (T - 1) = 30 steps
+    lrs = [onecycle_lr(0.01, t, T) for t in range(T)]
+    assert lrs[0] == pytest.approx(0.01 / 25) and lrs[30] == pytest.approx(0.01) and max(lrs) == lrs[30]
+    assert lrs[15] == pytest.approx((0.01 / 25 + 0.01) / 2)                     # half-way up the cosine
+    assert lrs[-1] == pytest.approx(0.01 / 25 / 1e4)
+    assert lrs[65] == pytest.approx((0.01 + 0.01 / 25e4) / 2)                   # half-way down
+    assert all(a < b for a, b in zip(lrs[:30], lrs[1:31])) and all(a > b for a, b in zip(lrs[30:], lrs[31:]))
+    assert onecycle_lr(0.01, 0, 1) == pytest.approx(0.01)                          # one step: the peak
+    with pytest.raises(ValueError, match="step=5, total_steps=5; expected 0 <= step < total_steps"):
+        onecycle_lr(0.01, 5, 5)
+    with pytest.raises(ValueError, match="warmup=1; expected the share of the steps spent warming up"):
+        onecycle_lr(0.01, 0, 5, warmup=1)
+
+
+def test_train_sets_the_onecycle_rate_before_every_step():
+    from nn_helpers.optimizers import onecycle_lr
+
+    class Recording(nn.Adam):
+        def step(self, params, grads):
+            seen.append(self.lr)
+            super().step(params, grads)
+
+    seen = []
+    rng = np.random.default_rng(0)
+    X, y = rng.random((50, 784), dtype=np.float32), rng.integers(0, 10, 50)
+    nn.train(nn.init_params([784, 8, 10]), X, y, epochs=2, batch_size=16, optimizer=Recording(lr=0.01),
+             schedule="onecycle", progress=False)
+    assert seen == [onecycle_lr(0.01, t, 8) for t in range(8)]          # 4 batches an epoch, 2 epochs

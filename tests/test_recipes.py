@@ -88,3 +88,43 @@ def test_an_mlp_step_trains_what_nn_train_trains_with_its_settings():
                            optimizer=nn.make_optimizer("momentum", 0.1), schedule="cosine", seed=3,
                            progress=False, dropout=0.2, augment=shifts(2))
     assert all(np.array_equal(params[k], expected[k]) for k in params)
+
+
+def test_fast_recipe_settings():
+    fast = recipes.RECIPES["fast"]
+    assert fast is recipes.FAST and recipes.is_cnn(fast) and fast["batch_norm"]
+    assert (fast["filters"], fast["kernel"], fast["hidden"], fast["dropout"], fast["augment"]) == ([32, 64], 3, [128], 0, 1)
+    assert (fast["optimizer"], fast["lr"], fast["schedule"], fast["batch_size"], fast["epochs"]) == ("adam", 0.01, "onecycle", 128, 3)
+    assert (fast["val"], fast["train_sample"], fast["workers"], fast["blas_threads"], fast["reuse_memory"]) \
+        == (0, 0, 2, 1, True)
+    assert recipes.describe(fast) == (
+        "conv 32 3x3, pool, batch norm, conv 64 3x3, pool, batch norm, 128, 10, he init, adam lr 0.01 (onecycle), "
+        "batch 128, shifts of up to 1 px, 2 threads of 1 BLAS thread")
+    params, model = recipes.build_model(fast)
+    layers = [type(layer).__name__ for layer in model.layers]
+    assert layers == ["Conv2D", "MaxPool", "SpatialBatchNorm", "Activation"] * 2 + ["Flatten", "Dense", "Activation", "Dense"]
+    assert params["W1"].shape == (32, 1, 3, 3) and params["gamma2"].shape == params["var2"].shape == (64,)
+    assert params["W3"].shape == (7 * 7 * 64, 128) and params["W4"].shape == (128, 10)
+    assert model.trained_keys(params) == ["W1", "b1", "gamma1", "beta1", "W2", "b2", "gamma2", "beta2", "W3", "b3", "W4", "b4"]
+
+
+def test_fast_step_trains_with_batch_norm_on_images():
+    X, y = small_images(48)
+    step = {**recipes.FAST, "filters": [2, 3], "hidden": [4], "epochs": 2, "batch_size": 16}
+    params, history = recipes.train_step(step, X, y)
+    assert len(history) == 2 and all(math.isfinite(v) for v in history.running_loss)
+    assert not np.array_equal(params["mean1"], np.zeros(2))                 # the running statistics were updated
+    assert not np.array_equal(params["var2"], np.ones(3))
+    model = recipes.batch_norm_cnn(step)
+    probs = model.predict_proba(params, recipes.model_inputs(step, X))
+    one = model.predict_proba(params, recipes.model_inputs(step, X[:1]))   # evaluation: alone as in a batch
+    np.testing.assert_allclose(one, probs[:1], rtol=1e-5, atol=1e-6)
+    assert recipes.accuracy_on(step, params, X, y) == np.mean(probs.argmax(axis=1) == y)
+
+
+def test_reuse_freed_memory_applies_on_glibc_only():
+    import platform
+    import sys
+
+    applied = recipes.reuse_freed_memory()
+    assert applied == (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc")

@@ -118,7 +118,7 @@ def test_bad_labels_and_arguments(subset):
         nn.train(params, X[:100].T, y[:100], progress=False)
     with pytest.raises(ValueError, match="raw 0..255 pixels"):
         nn.train(params, X[:100] * 255, y[:100], progress=False)
-    with pytest.raises(ValueError, match="schedule='step'; expected 'constant' or 'cosine'"):
+    with pytest.raises(ValueError, match="schedule='step'; expected 'constant', 'cosine' or 'onecycle'"):
         nn.train(params, X[:100], y[:100], schedule="step", progress=False)
     with pytest.raises(ValueError, match="pass both X_val and y_val"):
         nn.train(params, X[:100], y[:100], X_val=X[:10], progress=False)

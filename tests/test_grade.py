@@ -6,7 +6,7 @@ functions handed in). Each gets its row with the reason; no other row changes; n
 scratch folder changes; nothing wrong is accepted. ``--seed`` catches a submission that learned the fixed
 cases' outputs by heart.
 
-The class is graded once (a module fixture, about 20 s on one core); the tests read its CSV files.
+The class is graded once (a module fixture, about 25 CPU seconds with --jobs 2); the tests read its CSV files.
 """
 
 from __future__ import annotations
@@ -91,12 +91,29 @@ def fixed_softmax_outputs() -> dict:
     return table
 
 
-#: The wrong functions, written as learners write them: exercise -> source.
+#: The wrong functions, written as learners write them: exercise -> source. Among them a closure that raises
+#: when the checker calls it (its line quoted) and a function that changes its input (named as the learner
+#: named it), as the checker says in the notebook.
 MISTAKES = {
     "softmax": "def my_softmax(Z):\n    return np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)",
     "one_hot": "def my_one_hot(y, n_classes=10):\n    Y = np.zeros((len(y), n_classes))\n    Y[:, y] = 1\n    return Y",
     "layer": "def my_layer(X, W, b):\n    return X @ W",
+    "tensor_max": "def my_tensor_max(a, axis):\n    out = a._result(a.data.max(axis=axis), (a,), \"max\")\n\n"
+                  "    def max_vjp():\n        a._add_grad(out.grad * (a.data == out.data))\n"
+                  "    out._backward = max_vjp\n    return out",
+    "batchnorm_forward": "def my_batchnorm_forward(Z, gamma, beta, running_mean, running_var, rho=0.9):\n"
+                         "    n = len(Z)\n    mean, variance = Z.mean(axis=0), Z.var(axis=0)\n    Z -= mean\n"
+                         "    out = gamma * Z / np.sqrt(variance + 1e-5) + beta\n"
+                         "    return out, rho * running_mean + (1 - rho) * mean, "
+                         "rho * running_var + (1 - rho) * variance * n / (n - 1)",
+    "residual_backward": "def my_residual_backward(dout, x, Wa, ba, Wb, bb):\n    h = np.maximum(0, x @ Wa + ba)\n"
+                         "    dz = (dout @ Wb.T) * (h > 0)\n"
+                         "    return dz @ Wa.T, x.T @ dz, dz.sum(axis=0), h.T @ dout, dout.sum(axis=0)",
 }
+
+
+#: The engine's own Tensor.max handed in for tensor_max: its closure comes back over the wire as the engine's.
+PACKAGE_TENSOR_MAX = "def my_tensor_max(a, axis):\n    return a.max(axis)"
 
 
 def hostile(outside: Path) -> dict:
@@ -129,7 +146,11 @@ def hostile(outside: Path) -> dict:
                                 "def my_softmax(Z):\n    return Z"},
         "package": {"softmax": "from nn_helpers.losses import softmax as my_softmax",
                     "one_hot": "def my_one_hot(y, n_classes=10):\n    return getattr(nn, 'one' + '_hot')(y, n_classes)",
-                    "cross_entropy": "def my_cross_entropy(probs, y):\n    return nn.cross_entropy(probs, y)"},
+                    "cross_entropy": "def my_cross_entropy(probs, y):\n    return nn.cross_entropy(probs, y)",
+                    "tensor_max": PACKAGE_TENSOR_MAX,
+                    "batchnorm_backward": "def my_batchnorm_backward(dout, Z, gamma):\n"
+                                          "    out, cache = nn.layers.batchnorm_forward(Z, gamma, 0 * gamma)\n"
+                                          "    return nn.layers.batchnorm_backward(dout, cache)"},
     }
 
 
@@ -188,15 +209,27 @@ def verdict(graded, student, name):
     return row["solved"], row["diagnosis"]
 
 
-def in_process(source: str, name: str) -> str:
-    """What ``check.<name>`` prints for a function defined by ``source``, run here as a learner would."""
+def in_process(source: str, name: str, first_line: int = 1) -> str:
+    """What ``check.<name>`` prints for a function defined by ``source``, run here as a learner would (its
+    source starting at line ``first_line``, where the submission's file holds it)."""
+    import linecache
+
     import nn_helpers as nn
+    filename = f"<{name} in process>"
+    text = "\n" * (first_line - 1) + source
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     namespace = {"np": np, "nn": nn}
-    exec(compile(source, f"<{name}>", "exec"), namespace)
+    exec(compile(text, filename, "exec"), namespace)
     out = io.StringIO()
     with check._core.not_keeping(), contextlib.redirect_stdout(out):
         assert getattr(check, name)(namespace[f"my_{name}"]) is False
     return out.getvalue().strip()
+
+
+def first_line_of(graded, student: str, source: str) -> int:
+    """The line of the student's my_network.py where ``source`` begins."""
+    text = (graded["submissions"] / student / "my_network.py").read_text(encoding="utf-8")
+    return text[: text.index(source.strip())].count("\n") + 1
 
 
 def test_a_correct_submission_solves_everything_from_a_zip(graded):
@@ -213,8 +246,13 @@ def test_a_partial_submission_counts_what_it_handed_in(graded):
 
 
 def test_classic_mistakes_get_the_checkers_diagnosis_word_for_word(graded):
+    """The same message as in the notebook, the line a closure raised at quoted (its line of the file), the
+    input a function changes named as the learner named it."""
     for name, source in MISTAKES.items():
-        assert verdict(graded, "carol", name) == ("no", in_process(source, name)), name
+        expected = in_process(source, name, first_line_of(graded, "carol", source))
+        assert verdict(graded, "carol", name) == ("no", expected), name
+    assert "The line that raised, line" in verdict(graded, "carol", "tensor_max")[1]
+    assert "changes its input Z in place" in verdict(graded, "carol", "batchnorm_forward")[1]
     assert sorted(n for n, row in graded["results"]["carol"].items() if row["solved"] == "no") == sorted(MISTAKES)
 
 
@@ -238,7 +276,9 @@ EXPECTED = {   # student -> {exercise: the row's diagnosis}, byte for byte
                 "one_hot": "my_one_hot calls the package's own nn_helpers.losses.one_hot: the exercise asks for your "
                            "own code",
                 "cross_entropy": "my_cross_entropy calls the package's own nn.cross_entropy: the exercise asks for "
-                                 "your own code"},
+                                 "your own code",
+                "batchnorm_backward": "my_batchnorm_backward calls the package's own nn.batchnorm_backward: the "
+                                      "exercise asks for your own code"},
 }
 
 
@@ -255,6 +295,8 @@ def test_each_hostile_submission_gets_its_row_with_the_reason(graded):
     solved, files = verdict(graded, "files", "he_init")
     assert solved == "no" and "PermissionError" in files and "only inside its own folder" in files, files
     assert verdict(graded, "printing", "to_features") == ("yes", "")       # printing breaks nothing
+    assert verdict(graded, "package", "tensor_max") == ("no", in_process(PACKAGE_TENSOR_MAX, "tensor_max"))
+    assert "the engine's own operations" in verdict(graded, "package", "tensor_max")[1]
     solved, patched = verdict(graded, "patching", "softmax")
     assert solved == "no" and "correct" not in patched, patched          # the grader's checker was never patched
 
@@ -327,6 +369,15 @@ def test_the_wire_refuses_what_it_must_not_build():
         codec.unpack({"value": None, "objects": {"c1": {"class": "os:system", "attrs": {}}}})
     err = grade_wire.exception_from({"type": "SystemExit", "module": "builtins", "message": "1"})
     assert isinstance(err, Exception)                    # a student's SystemExit never ends the grader
+    # a function's claim to be one of the engine's closures: outside nn_helpers it is a plain stub; inside, it
+    # can only make a checker refuse it (its code object is the engine's own)
+    from nn_helpers.autograd import Tensor
+    engine = Tensor(np.ones((2, 3)), requires_grad=True).max(axis=1)._backward
+    claimed = codec.unpack({"value": {"function": "c7", "name": "f", "package": ["os", "system"]}, "objects": {}})
+    assert not isinstance(claimed, grade_wire.PackageFunction)
+    claimed = codec.unpack({"value": {"function": "c8", "name": "f", "package": [engine.__module__,
+                                                                                 engine.__qualname__]}, "objects": {}})
+    assert claimed.__code__ is engine.__code__
 
 
 def test_the_class_report_in_chromium(graded):
@@ -356,3 +407,23 @@ def test_the_class_report_in_chromium(graded):
         page.screenshot(path=ROOT / "build" / "class-report.png", full_page=True)
         browser.close()
     assert requests == [report.as_uri()] and errors == []
+
+
+def test_the_teachers_guide_lists_every_exercise_with_its_points():
+    """book/teachers.md's tables follow check.EXERCISES and the grader's points: each notebook's exercises in
+    order with their points, the count of each notebook's exercises, and the totals."""
+    guide = (ROOT / "book" / "teachers.md").read_text(encoding="utf-8")
+    listed = {m.group(1): re.findall(r"`(\w+)` \((\d+)\)", m.group(2))
+              for m in re.finditer(r"^\| (\d\d) \| (`.*) \|$", guide, re.M)}
+    assert listed == {key: [(n, str(grade.DEFAULT_POINTS[n])) for n in names]
+                      for key, names in check.EXERCISES.items()}
+    counts = {m.group(1): m.group(2) for m in re.finditer(r"^\| (\d\d) [^|]+\|[^|]+\|[^|]+\| (\d+) \|", guide, re.M)}
+    assert {key: counts.get(key) for key in check.EXERCISES} == {k: str(len(v)) for k, v in check.EXERCISES.items()}
+    graded = re.findall(r"^\| \d \|[^|]+\| (\d\d)(?:-(\d\d))? \((\d+) points\)", guide, re.M)   # the plans' weeks
+    assert graded and [int(p) for *_, p in graded] == [
+        sum(grade.DEFAULT_POINTS[n] for key, names in check.EXERCISES.items() if a <= key <= (b or a) for n in names)
+        for a, b, _ in graded]
+    assert sorted(k for k in check.EXERCISES if any(a <= k <= (b or a) for a, b, _ in graded)) == sorted(check.EXERCISES)
+    total = sum(grade.DEFAULT_POINTS.values())
+    assert f"{len(ALL)} exercises, {total} points in all" in guide
+    assert f"points out of {total}" in guide

@@ -53,8 +53,9 @@ TOOLS = Path(__file__).resolve().parent
 ROOT = TOOLS.parent
 KEPT = "my_network.py"
 
-#: Points per exercise (the grader writes this table to DIR/points.csv; pass an edited copy with --points).
-DEFAULT_POINTS = {
+#: Points per exercise: 1 for a line or two, 2 for a function, 3 for a derivation (a backward pass, a closure,
+#: the training loop). An exercise not in this table (a new one) gets ``POINTS_UNLISTED``.
+POINTS = {
     "parse_idx": 2, "to_features": 1, "train_val_split": 2,
     "layer": 1, "forward": 2, "he_init": 1,
     "softmax": 2, "one_hot": 1, "cross_entropy": 2,
@@ -63,9 +64,22 @@ DEFAULT_POINTS = {
     "momentum_step": 2, "adam_step": 3, "cosine_lr": 1,
     "confusion_matrix": 2, "precision_recall": 2, "most_confident_mistakes": 2,
     "l2_gradient": 2, "early_stopping": 2, "dropout_forward": 2,
-    "conv_forward": 3, "conv_backward": 3, "maxpool_backward": 2,
-    "value_mul": 2, "topological_order": 3, "matmul_vjp": 2, "unbroadcast": 2,
+    "conv_forward": 3, "im2col": 2, "conv_backward": 3, "maxpool_backward": 2, "bridge_backward": 2,
+    "value_mul": 2, "topological_order": 3, "unbroadcast": 2, "tensor_max": 3,
+    "batchnorm_forward": 2, "batchnorm_backward": 3, "layernorm_images": 2, "residual_backward": 2,
 }
+POINTS_UNLISTED = 2
+
+
+def default_points() -> dict:
+    """exercise -> points, for every exercise of ``check.EXERCISES`` in the series' order (the grader writes
+    this table to DIR/points.csv; pass an edited copy with --points)."""
+    from nn_helpers import check
+    return {name: POINTS.get(name, POINTS_UNLISTED) for names in check.EXERCISES.values() for name in names}
+
+
+#: The points of today's exercises.
+DEFAULT_POINTS = default_points()
 
 #: The package's own functions an exercise's function may not call (it asks for the learner's own code).
 FORBIDDEN = {
@@ -76,8 +90,12 @@ FORBIDDEN = {
     "confusion_matrix": ["confusion_matrix"], "precision_recall": ["precision_recall"],
     "most_confident_mistakes": ["most_confident_mistakes"], "conv_forward": ["conv2d_forward"],
     "conv_backward": ["conv2d_backward"], "maxpool_backward": ["maxpool_backward"],
-    "topological_order": ["topological_order"], "unbroadcast": ["unbroadcast"],
+    "topological_order": ["topological_order"], "unbroadcast": ["unbroadcast"], "im2col": ["_im2col"],
+    "batchnorm_forward": ["batchnorm_forward"], "batchnorm_backward": ["batchnorm_backward"],
+    "layernorm_images": ["layernorm_forward"],
 }
+# (tensor_max: the engine's Tensor.max is a method, no function to trip on; the checker itself refuses a result
+# whose closure is the engine's, and the wire tells it which closures are: tools/grade_wire.py)
 
 #: The names the training loop of notebook 05 calls; train_epoch's checker puts its own pieces under them.
 LOOP_NAMES = ("forward", "backward", "sgd_step", "minibatches")
@@ -116,6 +134,7 @@ def function_sources(text: str) -> dict:
             tree = ast.parse(piece)
         except SyntaxError:
             continue
+        lines = re.split(r"\r\n|\r|\n", piece)          # the line ends ast counts
         for node in tree.body:
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("nn_helpers"):
                 for alias in node.names:
@@ -125,8 +144,19 @@ def function_sources(text: str) -> dict:
                     if alias.name.startswith("nn_helpers"):
                         imported[alias.asname or alias.name.split(".")[0]] = "<module>"
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                found[node.name] = (ast.get_source_segment(piece, node, padded=False) or "", node)
+                found[node.name] = (segment(lines, node), node)
     return {name: (source, node, imported) for name, (source, node) in found.items()}
+
+
+def segment(lines: list, node) -> str:
+    """A top-level function's source, from the file's lines (``ast.get_source_segment`` splits the whole
+    file again for each function: seconds for a long file)."""
+    first, last = node.lineno - 1, node.end_lineno - 1
+    if first == last:
+        return lines[first].encode("utf-8")[node.col_offset:node.end_col_offset].decode("utf-8", "replace")
+    head = lines[first].encode("utf-8")[node.col_offset:].decode("utf-8", "replace")
+    tail = lines[last].encode("utf-8")[:node.end_col_offset].decode("utf-8", "replace")
+    return "\n".join([head, *lines[first + 1:last], tail])
 
 
 def package_calls(node, imported: dict, forbidden) -> list:
@@ -146,6 +176,46 @@ def package_calls(node, imported: dict, forbidden) -> list:
         elif isinstance(sub, ast.Constant) and sub.value in forbidden and isinstance(sub.value, str):
             used.add(f"nn.{sub.value}")            # getattr(nn, "softmax")
     return sorted(used)
+
+
+class _Default:
+    """A default value of the student's that is not a literal: shown as written, never evaluated here."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self):
+        return self.text
+
+
+def signature_of(node) -> "inspect.Signature | None":
+    """The parameters of a function, read from its ``def`` (defaults that are literals as values, others as
+    written), or None when they make no signature."""
+    import inspect
+    P = inspect.Parameter
+
+    def default(expr):
+        if expr is None:
+            return P.empty
+        try:
+            return ast.literal_eval(expr)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return _Default(ast.unparse(expr)[:100])
+
+    a = node.args
+    positional = a.posonlyargs + a.args
+    defaults = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)
+    params = [P(arg.arg, P.POSITIONAL_ONLY if i < len(a.posonlyargs) else P.POSITIONAL_OR_KEYWORD,
+                default=default(d)) for i, (arg, d) in enumerate(zip(positional, defaults))]
+    if a.vararg:
+        params.append(P(a.vararg.arg, P.VAR_POSITIONAL))
+    params += [P(arg.arg, P.KEYWORD_ONLY, default=default(d)) for arg, d in zip(a.kwonlyargs, a.kw_defaults)]
+    if a.kwarg:
+        params.append(P(a.kwarg.arg, P.VAR_KEYWORD))
+    try:
+        return inspect.Signature(params)
+    except (ValueError, TypeError):
+        return None
 
 
 def limits(memory_mb: int, cpu_seconds: int):
@@ -176,7 +246,7 @@ class Host:
         env = {"PATH": os.defpath, "HOME": str(scratch), "NN_LEARNER_DIR": str(scratch), "MPLBACKEND": "Agg",
                "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "MPLCONFIGDIR": str(scratch / ".mpl")}
-        for key in ("SYSTEMROOT",):        # not NN_CHECK_SEED: the fresh cases' seed stays with the checkers
+        for key in ("SYSTEMROOT", "GRADE_DEBUG"):    # not NN_CHECK_SEED: the fresh cases' seed stays with the checkers
             if key in os.environ:
                 env[key] = os.environ[key]
         self.process = subprocess.Popen(
@@ -190,7 +260,12 @@ class Host:
         self.codec = grade_wire.Codec("p")
         self.peer = grade_wire.Peer(self.channel, self.codec, self._run_callback)
         self.peer.on_result = self._on_result
+        # a function of the student's that came back (a Tensor's _backward closure) runs in their process too,
+        # under the same time limit, and a process that dies in it is lost like one that dies in a call
+        self.codec.call_remote = lambda key, args, kwargs: self._guarded(
+            lambda: self.peer.call({"fid": key}, args, kwargs))
         self.used, self.lost, self.broken = set(), None, False
+        self.exercise = None                 # the exercise whose checker called last
 
     def _run_callback(self, message, args, kwargs):
         fn = self.codec.mine.get(str(message.get("fid")))
@@ -205,6 +280,7 @@ class Host:
 
     def _guarded(self, action, seconds=None):
         """Run a protocol step; a dead, silent or lying student process becomes HostLost."""
+        outer = self.channel.deadline            # a callback inside a call: the call's deadline comes back after
         self.channel.deadline = time.monotonic() + (seconds or self.timeout)
         try:
             return action()
@@ -225,7 +301,7 @@ class Host:
                 self.broken = True                # (its own time limit?); the process is mid-call: replace it
             raise
         finally:
-            self.channel.deadline = None
+            self.channel.deadline = outer
         raise HostLost(self.lost)
 
     @staticmethod
@@ -254,9 +330,10 @@ class Host:
         return {"problems": {str(k): str(v)[:2000] for k, v in problems.items()},
                 "functions": {str(k): v for k, v in functions.items() if isinstance(v, dict)}}
 
-    def proxy(self, exercise: str, fn_name: str, source: str, label: str):
-        """A function that looks like the student's to the checker (its name and source, for the checkers
-        that read the source) and runs the student's function in the student's process."""
+    def proxy(self, exercise: str, fn_name: str, source: str, label: str, node=None):
+        """A function that looks like the student's to the checker (its name, source and parameters, for the
+        checkers that read the source or name an argument: "your function changes its input Z") and runs the
+        student's function in the student's process."""
         filename = f"<{label}: {KEPT}, {fn_name}>"
         text = (source or f"def {fn_name}(*args, **kwargs):\n    pass\n").rstrip("\n") + "\n"
         linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
@@ -264,8 +341,13 @@ class Host:
 
         def call(args, kwargs, scope):
             inject = {name: scope[name] for name in LOOP_NAMES if name in scope}
+            extra = {}
+            if host.exercise != exercise:        # the first call of an exercise: both sides start afresh
+                host.codec.forget_all()
+                host.exercise, extra["fresh"] = exercise, True
             host.codec.forget_values()
-            extra = {"inject": {k: host.codec.pack(v) for k, v in inject.items()}} if inject else None
+            if inject:
+                extra["inject"] = {k: host.codec.pack(v) for k, v in inject.items()}
             return host._guarded(lambda: host.peer.call({"exercise": exercise}, args, kwargs, extra))
 
         namespace = {"__grader_call__": call, "__name__": "my_network"}
@@ -274,6 +356,10 @@ class Host:
         fn.__code__ = fn.__code__.replace(co_filename=filename, co_firstlineno=1, co_name=fn_name)
         fn.__name__ = fn.__qualname__ = fn_name
         fn.__module__ = "my_network"
+        if node is not None:
+            signature = signature_of(node)
+            if signature is not None:
+                fn.__signature__ = signature
         return fn
 
     def close(self):
@@ -363,6 +449,9 @@ def judge(student: str, source: Path, scratch_root: Path, timeout: float, memory
     from nn_helpers import check
     from nn_helpers.check import _core
 
+    # the grader's own time limit (a deadline on every answer, tools/grade_wire.py) ends a call that runs too
+    # long, and says so; the checkers' limit (a thread of the checker's) stays only as a backstop
+    _core.TIME_LIMIT = max(getattr(_core, "TIME_LIMIT", 10.0), 2 * timeout + 10)
     scratch = Path(tempfile.mkdtemp(prefix="submission-", dir=scratch_root))
     rows = []
     exercises = [(key, name) for key, names in check.EXERCISES.items() for name in names]
@@ -427,7 +516,7 @@ def judge(student: str, source: Path, scratch_root: Path, timeout: float, memory
         if status.get("package"):
             rows.append([key, name, False, f"{fn_name} is the package's own function, not yours"])
             continue
-        proxy = host.proxy(name, fn_name, src, student)
+        proxy = host.proxy(name, fn_name, src, student, node)
         host.used = set()
         out = io.StringIO()
         try:

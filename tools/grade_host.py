@@ -196,10 +196,19 @@ def main(argv):
         if message.get("op") == "bye":
             return
         if message.get("op") == "call":
-            codec.forget_values()
+            if message.get("fresh"):      # a new exercise: the grader forgets everything too, now
+                codec.forget_all()
+            elif "exercise" in message:   # a new call of an exercise's function: the grader forgets too, now
+                codec.forget_values()     # (a call of a closure returned earlier refers to values of its call)
             peer.answer(message)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    try:
+        main(sys.argv[1:])
+    except BaseException:                 # a broken protocol: the grader reports the process as lost
+        if os.environ.get("GRADE_DEBUG"):
+            import traceback
+            traceback.print_exc(file=sys.__stderr__)
+        os._exit(1)
     os._exit(0)              # at once: a thread the student's code started must not keep the process alive

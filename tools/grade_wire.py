@@ -3,7 +3,10 @@
 No pickle: a pickle from the student's process could run any code in the grader when it is loaded. A message
 is one JSON document (length-prefixed) in which NumPy arrays travel as raw bytes of a numeric dtype, and
 everything else is a number, a string, a list, a tuple, a dict, a random generator's state, a function
-(called back across the wire) or an object of a class of ``nn_helpers`` (its attributes). The decoder builds
+(called back across the wire: a closure the student's function returns runs in the student's process; one of
+the engine's own closures says which, so that a checker can tell) or an object of a class of ``nn_helpers``
+(its attributes). An exception the student's code raised is raised again here from a frame that stands for
+the student's line, so that a checker quotes that line. The decoder builds
 nothing else, so a forged message can only give back wrong values, never run code.
 
 Each side keeps a table of the mutable objects it sent (arrays, dicts, lists, generators, objects): the
@@ -170,7 +173,11 @@ class Codec:
         if isinstance(x, np.dtype):
             return {"dtype": x.str}
         if callable(x) and not isinstance(x, type):
-            return {"function": self._id(x), "name": str(getattr(x, "__name__", "function"))}
+            out = {"function": self._id(x), "name": str(getattr(x, "__name__", "function"))}
+            module = getattr(x, "__module__", None)
+            if isinstance(module, str) and module.split(".")[0] == "nn_helpers" and not isinstance(x, PackageFunction):
+                out["package"] = [module, str(getattr(x, "__qualname__", ""))]      # the engine's own closure
+            return out
         raise WireError(f"a value of type {cls.__module__}.{cls.__qualname__}, which the grader cannot pass on")
 
     def _state(self, x, depth: int = 0):
@@ -282,7 +289,12 @@ class Codec:
             if key in self.mine:
                 return self.mine[key]
             if key not in self.theirs:
-                self.theirs[key] = stub = self._stub(key, str(d.get("name", "function")))
+                stub = self._stub(key, str(d.get("name", "function")))
+                package = d.get("package")
+                code = package_code(*package) if isinstance(package, list) and len(package) == 2 else None
+                if code is not None:
+                    stub = PackageFunction(stub, code)
+                self.theirs[key] = stub
                 self.theirs_ids[id(stub)] = key
             return self.theirs[key]
         raise WireError(f"a value of unknown kind {kind!r}")
@@ -365,6 +377,12 @@ class Codec:
         elif isinstance(obj, np.random.Generator) and "generator" in state:
             self._set_state(obj, state["generator"])
 
+    def forget_all(self):
+        """Drop every table: a new exercise begins, and nothing of the last one's calls is called again (a
+        graph of autograd Values kept from one checker would otherwise travel with every later message)."""
+        for table in (self.mine, self.mine_ids, self.theirs, self.theirs_ids):
+            table.clear()
+
     def forget_values(self):
         """Drop the arrays, lists, dicts and generators of earlier calls (keep functions and objects: a
         closure returned earlier may still be called, on the objects it holds)."""
@@ -381,6 +399,50 @@ class Codec:
             return codec.call_remote(key, args, kwargs)
         remote.__name__ = "".join(c for c in name if c.isalnum() or c == "_") or "function"
         return remote
+
+
+class PackageFunction:
+    """A function of ``nn_helpers`` that came over the wire (an engine's closure: ``a.max(axis)`` made it, or
+    the do-nothing default of a new Tensor): called, it runs on the other side like any other function; its
+    ``__code__`` is this side's code object of that very function, so that a checker that asks whether a
+    closure is the engine's own gets the true answer. (A forged claim can only make a checker refuse.)"""
+
+    def __init__(self, remote, code):
+        self._remote, self.__code__ = remote, code
+        self.__name__, self.__qualname__ = code.co_name, getattr(code, "co_qualname", code.co_name)
+
+    def __call__(self, *args, **kwargs):
+        return self._remote(*args, **kwargs)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def package_code(module: str, qualname: str):
+    """The code object of ``nn_helpers``' function ``module``:``qualname`` (``Tensor.max.<locals>._backward``,
+    a closure: found among the code constants of the method that defines it), or None."""
+    if not isinstance(module, str) or module.split(".")[0] != "nn_helpers" or not isinstance(qualname, str) \
+            or len(qualname) > 300:
+        return None
+    obj = sys.modules.get(module)                 # one the grader has loaded: nothing is imported for a claim
+    if obj is None:
+        return None
+    parts = qualname.split(".")
+    while parts and parts[0] != "<locals>":
+        obj = getattr(obj, "__dict__", {}).get(parts.pop(0))
+        obj = getattr(obj, "fget", None) or getattr(obj, "__func__", None) or obj   # property, staticmethod
+        if obj is None:
+            return None
+    code = getattr(obj, "__code__", None)
+    while parts and code is not None:
+        if parts.pop(0) != "<locals>" or not parts:
+            return None
+        name = parts.pop(0)
+        code = next((c for c in code.co_consts if isinstance(c, type(code)) and c.co_name == name), None)
+    return code
 
 
 def exception_from(message: dict) -> Exception:
@@ -413,7 +475,7 @@ def exception_from(message: dict) -> Exception:
 def describe_exception(err: BaseException, filename: str | None = None) -> dict:
     """What to send for an exception raised on this side: its type, module, message and the line of
     ``filename`` (the student's file) where it was raised."""
-    line = ""
+    line, where = "", {}
     if os.environ.get("GRADE_DEBUG"):
         import traceback
         traceback.print_exception(err, file=sys.__stderr__)
@@ -421,14 +483,39 @@ def describe_exception(err: BaseException, filename: str | None = None) -> dict:
     while tb is not None:
         if filename and tb.tb_frame.f_code.co_filename.startswith(filename):
             import linecache
-            line = f"line {tb.tb_lineno}: " + linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno).strip()
+            source = linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno).rstrip()
+            line = f"line {tb.tb_lineno}: " + source.strip()
+            where = {"lineno": tb.tb_lineno, "function": tb.tb_frame.f_code.co_name, "text": source[:500]}
         tb = tb.tb_next
     try:
         text = str(err)
     except Exception:
         text = "(its message could not be read)"
     return {"op": "raised", "type": type(err).__name__, "module": type(err).__module__, "message": text[:4000],
-            "line": line}
+            "line": line, **where}
+
+
+#: The lines of the student's file that raised, as the grader knows them: linecache's entry for STUDENT_FILE.
+_quoted: list = []
+STUDENT_FILE = "<my_network.py>"
+
+
+def raise_remote(message: dict):
+    """Raise the exception the other side reported, from a frame that stands for the student's line (its
+    file, line number, function and text: what ``traceback`` shows), so that a checker quotes the line of
+    the student's code that raised, as it does in the notebook, not a line of the grader."""
+    err = exception_from(message)
+    lineno, function, text = message.get("lineno"), message.get("function"), message.get("text")
+    if isinstance(lineno, int) and 0 < lineno <= 10**6 and isinstance(function, str) and 0 < len(function) <= 100 \
+            and "\n" not in function and isinstance(text, str):
+        import linecache
+        if len(_quoted) < lineno:
+            _quoted.extend([""] * (lineno - len(_quoted)))
+        _quoted[lineno - 1] = text[:500].replace("\n", " ") + "\n"
+        linecache.cache[STUDENT_FILE] = (0, None, _quoted, STUDENT_FILE)
+        code = compile("\n" * (lineno - 1) + "raise __error__\n", STUDENT_FILE, "exec").replace(co_name=function)
+        exec(code, {"__error__": err, "__builtins__": {}})
+    raise err
 
 
 class Peer:
@@ -456,7 +543,7 @@ class Peer:
             elif op == "raised":
                 self.on_result(message)
                 self.codec.unpack(message.get("payload") or {}) if message.get("payload") else None
-                raise exception_from(message)
+                raise_remote(message)
             else:
                 raise WireError(f"an unexpected message {op!r}")
 

@@ -226,6 +226,11 @@ def lay_out(root: Path = ROOT, source: Path = SOURCE) -> Path:
         write_if_changed(source / "notebooks" / "NOTATION.md", (series / "NOTATION.md").read_text(encoding="utf-8"), written)
     if (root / "book" / "teachers.md").exists():   # the teacher's guide (a class edition's root has no book/)
         write_if_changed(source / "teachers.md", (root / "book" / "teachers.md").read_text(encoding="utf-8"), written)
+        picture = root / "book" / "class_report.png"   # the class report it shows (tests/test_grade.py makes it)
+        if picture.exists():
+            written.add(source / picture.name)
+            if not (source / picture.name).exists() or (source / picture.name).read_bytes() != picture.read_bytes():
+                shutil.copy2(picture, source / picture.name)
     readme = (root / "README.md").read_text(encoding="utf-8")
     write_if_changed(source / "index.md", index_page(readme, series), written)
     for path in [p for p in source.rglob("*") if p.is_file() and p not in written]:

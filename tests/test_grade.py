@@ -390,22 +390,34 @@ def test_the_class_report_in_chromium(graded):
     from playwright.sync_api import sync_playwright
 
     report = graded["dir"] / "report.html"
-    requests, errors = [], []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.on("request", lambda r: requests.append(r.url))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(report.as_uri())
-        tables = page.locator("table")
-        assert tables.count() == 3
-        assert tables.nth(0).locator("tr").count() == 1 + len(ALL)
-        assert tables.nth(2).locator("tr").count() == 1 + len(graded["students"])
-        assert page.locator("td.ok").count() == sum(r["solved"] == "yes" for s in graded["results"].values()
-                                                    for r in s.values())
-        (ROOT / "build").mkdir(exist_ok=True)
-        page.screenshot(path=ROOT / "build" / "class-report.png", full_page=True)
-        browser.close()
+    requests, errors, failures = [], [], []
+
+    def look():   # in a thread of its own: Playwright's sync API refuses a thread where an asyncio loop runs
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                page.on("request", lambda r: requests.append(r.url))
+                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                page.goto(report.as_uri())
+                tables = page.locator("table")
+                counts = (tables.count(), tables.nth(0).locator("tr").count(), tables.nth(2).locator("tr").count(),
+                          page.locator("td.ok").count())
+                (ROOT / "build").mkdir(exist_ok=True)
+                page.screenshot(path=ROOT / "build" / "class-report.png", full_page=True)
+                browser.close()
+            failures.append(counts)
+        except Exception as error:   # reported by the test below
+            failures.append(error)
+
+    import threading
+    thread = threading.Thread(target=look)
+    thread.start()
+    thread.join(timeout=180)
+    assert failures and not isinstance(failures[0], Exception), failures
+    tables, first, third, ok = failures[0]
+    assert tables == 3 and first == 1 + len(ALL) and third == 1 + len(graded["students"])
+    assert ok == sum(r["solved"] == "yes" for s in graded["results"].values() for r in s.values())
     assert requests == [report.as_uri()] and errors == []
 
 

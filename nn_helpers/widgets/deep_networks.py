@@ -24,8 +24,9 @@ BINS = np.linspace(-8, 3, 45)  # log10 of a positive activation
 
 def deep_model(depth: int, width: int, batch_norm: bool = False, residual: bool = False) -> Sequential:
     """``depth`` hidden ReLU layers of ``width`` units and a 10-way output layer. With ``residual``: a first
-    layer, then blocks ``x + F(x)`` of two layers each (F: Dense, ReLU, Dense), then the output layer; with
-    ``batch_norm``: a BatchNorm after every hidden Dense."""
+    layer, then ``(depth - 1) // 2`` blocks ``x + F(x)`` of two layers each (F: Dense, ReLU, Dense), then the
+    output layer (an even depth gives the blocks of the odd depth below it); with ``batch_norm``: a
+    BatchNorm after every hidden Dense."""
     def dense(n):
         return [Dense(n, width)] + ([BatchNorm(n)] if batch_norm else [])
 

@@ -216,7 +216,7 @@ def test_deep_explorer(voila_page):
 
     move(lambda: box.get_by_text("batch norm").click(), "(plain, batch norm)")
     move(lambda: box.get_by_text("residual connections").click(), "(residual, batch norm)")
-    move(lambda: press_on_slider(box, "hidden layers", "ArrowLeft"), "19 hidden layers")
+    move(lambda: press_on_slider(box, "hidden layers", "ArrowRight"), "21 hidden layers")   # one more block
     move(lambda: press_on_slider(box, "initial scale", "Home"), "scale 0.5")
     move(lambda: press_on_slider(box, "learning rate", "ArrowLeft"), "learning rate 0.02")
     save_screenshot(box, "voila_deep_explorer")

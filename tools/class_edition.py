@@ -6,7 +6,7 @@ writes
     OUT/student/notebooks/   the notebooks without the Solution cells (and without the Hint cells with
                              --no-hints); skeletons, check cells and every other cell as they are, with
                              their stored outputs, plus NOTATION.md
-    OUT/student/README.md    the project's README (the book's landing page)
+    OUT/student/README.md    the project's README (the book's landing page), with its pictures (docs/)
     OUT/student/data         a link to the project's data/ (a copy where links are not allowed): the
                              notebooks read ../data/mnist
     OUT/student-book/        that edition as a website (what `python3 dev.py book` makes of the series)
@@ -81,6 +81,11 @@ def write_edition(out: Path, hints: bool = True, series: Path = SERIES) -> Path:
         except OSError:                          # Windows without developer mode: a copy
             shutil.copytree(data, student / "data")
     readme = (series.parent / "README.md").read_text(encoding="utf-8")
+    docs = series.parent / "docs"            # the README's pictures, which the book also shows for panels
+    if docs.is_dir():
+        for folder in (student, teacher):
+            shutil.rmtree(folder / "docs", ignore_errors=True)
+            shutil.copytree(docs, folder / "docs")
     (student / "README.md").write_text(readme, encoding="utf-8", newline="\n")
     (teacher / "README.md").write_text(readme, encoding="utf-8", newline="\n")
     return student

@@ -277,6 +277,10 @@ def add_contents(lite: Path) -> Path:
 
 # The site
 
+#: The JupyterLab extensions of the environment the site takes (besides ipycanvas's, from its wheel).
+SITE_EXTENSIONS = ["@jupyter-widgets/jupyterlab-manager", "@jupyterlite/pyodide-kernel-extension"]
+
+
 def write_config(lite: Path, output: Path) -> None:
     settings = {"@jupyterlite/pyodide-kernel-extension:kernel": {"disablePyPIFallback": True}}
     config = {"jupyter-lite-schema-version": 0,
@@ -286,11 +290,15 @@ def write_config(lite: Path, output: Path) -> None:
     # browser's search and the tests then see them all.
     overrides = {"@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"}}
     (lite / "overrides.json").write_text(json.dumps(overrides, indent=1), encoding="utf-8")
-    # ipycanvas is a federated extension (the drawing pad of 09); jupyterlab_widgets comes from the
-    # environment. 0.6.4 has no command-line flag for this: it goes into the config.
+    # The site's JupyterLab extensions, named one by one: ipycanvas (the drawing pad of 09) from its wheel,
+    # the widgets' manager and the Pyodide kernel from the environment. Not every extension the environment
+    # holds: nbgrader's and Notebook 7's (the nbgrader extra) break JupyterLite's start-up with console errors.
+    # 0.6.4 has no command-line flag for this: it goes into the config.
     canvas = next((lite / "pypi").glob("ipycanvas-*.whl"))
-    build = {"LiteBuildConfig": {"contents": ["files"], "output_dir": str(output),
-                                 "federated_extensions": [str(canvas)], "no_sourcemaps": True}}
+    installed = Path(sys.prefix) / "share" / "jupyter" / "labextensions"
+    wanted = [str(canvas), *(str(installed / name) for name in SITE_EXTENSIONS)]
+    build = {"LiteBuildConfig": {"contents": ["files"], "output_dir": str(output), "no_sourcemaps": True,
+                                 "ignore_sys_prefix": ["federated_extensions"], "federated_extensions": wanted}}
     (lite / "jupyter_lite_config.json").write_text(json.dumps(build, indent=1), encoding="utf-8")
 
 

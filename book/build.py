@@ -207,14 +207,17 @@ def write_if_changed(path: Path, text: str, written: set) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def lay_out(root: Path = ROOT, source: Path = SOURCE) -> Path:
+def lay_out(root: Path = ROOT, source: Path = SOURCE, alt_text: Path = ALT_TEXT) -> Path:
     """Write build/book-src/ from the repository's files (only what changed; what is no longer made goes);
-    returns its path. Figures without an alt text are named on stderr (the book's test fails on them)."""
+    returns its path. Figures without an alt text are named on stderr (the book's test fails on them).
+
+    ``alt_text``: the figures' alt texts, keyed by notebook and cell id: the series' book/alt_text.json,
+    also for an edition of the series laid out from another ``root`` (a class edition has no book/ of its
+    own, and its notebooks keep the series' cell ids)."""
     (source / "notebooks").mkdir(parents=True, exist_ok=True)
     written = set()
     series = root / "notebooks"
-    alt_file = root / ALT_TEXT.relative_to(ROOT)
-    alt_texts = json.loads(alt_file.read_text(encoding="utf-8")) if alt_file.exists() else {}
+    alt_texts = json.loads(alt_text.read_text(encoding="utf-8")) if alt_text.exists() else {}
     for path in chapters(series):
         notebook = json.loads(path.read_text(encoding="utf-8"))
         missing = for_the_book(notebook, alt_texts.get(path.stem, {}), root)

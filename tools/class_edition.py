@@ -98,7 +98,7 @@ def build_book(edition: Path, out: Path) -> int:
     from sphinx.cmd.build import build_main
 
     source = out.parent / (out.name + "-src")
-    book.lay_out(root=edition, source=source)
+    book.lay_out(root=edition, source=source, alt_text=book.ALT_TEXT)    # the series' alt texts (same cell ids)
     if out.exists():
         shutil.rmtree(out)
     return build_main(["-b", "html", "-q", "-c", str(ROOT / "book"), "-d", str(out.parent / (out.name + "-doctrees")),

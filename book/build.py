@@ -284,14 +284,19 @@ def lighten_images(output: Path) -> tuple:
     return before, after
 
 
-def lighten_outputs(notebook: dict) -> None:
-    """The notebook's stored PNG outputs made smaller without changing a pixel (for the downloads)."""
+def lighten_outputs(notebook: dict, images: Path | None = None) -> None:
+    """The notebook's stored PNG outputs made smaller without changing a pixel (for the downloads). ``images``:
+    the site's _images/, where MyST-NB wrote each figure under the SHA-256 of its bytes and lighten_images
+    made it smaller already: that copy is taken instead of compressing the figure again."""
+    import hashlib
     for cell in notebook["cells"]:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if "image/png" in data:
                 png = base64.b64decode(text(data["image/png"]))
-                data["image/png"] = base64.b64encode(smaller_png(png)).decode("ascii")
+                done = images / f"{hashlib.sha256(png).hexdigest()}.png" if images is not None else None
+                smaller = done.read_bytes() if done is not None and done.is_file() else smaller_png(png)
+                data["image/png"] = base64.b64encode(smaller).decode("ascii")
 
 
 def downloads(series: Path, output: Path) -> None:
@@ -300,7 +305,7 @@ def downloads(series: Path, output: Path) -> None:
     for path in chapters(series):
         notebook = json.loads(path.read_text(encoding="utf-8"))
         notebook["metadata"].pop("widgets", None)
-        lighten_outputs(notebook)
+        lighten_outputs(notebook, output / "_images")
         (output / "notebooks" / path.name).write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n",
                                                       encoding="utf-8")
 

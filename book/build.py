@@ -207,14 +207,17 @@ def write_if_changed(path: Path, text: str, written: set) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def lay_out(root: Path = ROOT, source: Path = SOURCE) -> Path:
+def lay_out(root: Path = ROOT, source: Path = SOURCE, alt_text: Path = ALT_TEXT) -> Path:
     """Write build/book-src/ from the repository's files (only what changed; what is no longer made goes);
-    returns its path. Figures without an alt text are named on stderr (the book's test fails on them)."""
+    returns its path. Figures without an alt text are named on stderr (the book's test fails on them).
+
+    ``alt_text``: the figures' alt texts, keyed by notebook and cell id: the series' book/alt_text.json,
+    also for an edition of the series laid out from another ``root`` (a class edition has no book/ of its
+    own, and its notebooks keep the series' cell ids)."""
     (source / "notebooks").mkdir(parents=True, exist_ok=True)
     written = set()
     series = root / "notebooks"
-    alt_file = root / ALT_TEXT.relative_to(ROOT)
-    alt_texts = json.loads(alt_file.read_text(encoding="utf-8")) if alt_file.exists() else {}
+    alt_texts = json.loads(alt_text.read_text(encoding="utf-8")) if alt_text.exists() else {}
     for path in chapters(series):
         notebook = json.loads(path.read_text(encoding="utf-8"))
         missing = for_the_book(notebook, alt_texts.get(path.stem, {}), root)
@@ -238,12 +241,71 @@ def lay_out(root: Path = ROOT, source: Path = SOURCE) -> Path:
     return source
 
 
+def smaller_png(data: bytes) -> bytes:
+    """The same picture in fewer bytes, pixel for pixel: without an alpha channel that is opaque everywhere,
+    as a palette when it has at most 256 colours (checked exact), compressed with Pillow's ``optimize``; the
+    original when nothing is smaller. The notebooks' figures are 2x PNGs ("retina"), so every byte counts
+    twice as often."""
+    import io
+
+    from PIL import Image, ImageChops
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except Exception:      # not a picture Pillow reads: left as it is
+        return data
+    keep = {key: image.info[key] for key in ("dpi",) if key in image.info}
+    if image.mode == "RGBA" and image.getchannel("A").getextrema() == (255, 255):
+        image = image.convert("RGB")
+    candidates = [image]
+    if image.mode in ("RGB", "RGBA", "L") and image.getcolors(256) is not None:
+        method = Image.Quantize.FASTOCTREE if image.mode == "RGBA" else Image.Quantize.MEDIANCUT
+        palette = image.quantize(colors=256, method=method, dither=Image.Dither.NONE)
+        if ImageChops.difference(palette.convert(image.mode), image).getbbox() is None:    # exact
+            candidates.insert(0, palette)
+    best = data
+    for candidate in candidates:
+        out = io.BytesIO()
+        candidate.save(out, "PNG", optimize=True, **keep)
+        if len(out.getvalue()) < len(best):
+            best = out.getvalue()
+    return best
+
+
+def lighten_images(output: Path) -> tuple:
+    """Every PNG the book wrote (``_images/``), made smaller without changing a pixel; (bytes before, after)."""
+    before = after = 0
+    for path in sorted((output / "_images").glob("*.png")):
+        data = path.read_bytes()
+        smaller = smaller_png(data)
+        before, after = before + len(data), after + len(smaller)
+        if len(smaller) < len(data):
+            path.write_bytes(smaller)
+    return before, after
+
+
+def lighten_outputs(notebook: dict, images: Path | None = None) -> None:
+    """The notebook's stored PNG outputs made smaller without changing a pixel (for the downloads). ``images``:
+    the site's _images/, where MyST-NB wrote each figure under the SHA-256 of its bytes and lighten_images
+    made it smaller already: that copy is taken instead of compressing the figure again."""
+    import hashlib
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "image/png" in data:
+                png = base64.b64decode(text(data["image/png"]))
+                done = images / f"{hashlib.sha256(png).hexdigest()}.png" if images is not None else None
+                smaller = done.read_bytes() if done is not None and done.is_file() else smaller_png(png)
+                data["image/png"] = base64.b64encode(smaller).decode("ascii")
+
+
 def downloads(series: Path, output: Path) -> None:
     """Each chapter's notebook beside its page (notebooks/NAME.ipynb), as in the repository, with its
     stored outputs, less the widget state (which only a live kernel can use)."""
     for path in chapters(series):
         notebook = json.loads(path.read_text(encoding="utf-8"))
         notebook["metadata"].pop("widgets", None)
+        lighten_outputs(notebook, output / "_images")
         (output / "notebooks" / path.name).write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n",
                                                       encoding="utf-8")
 
@@ -280,6 +342,8 @@ def main(argv: list) -> int:
     doctrees = ROOT / "build" / "book-doctrees"  # what Sphinx read: a source that did not change is not read again
     code = build_main(["-b", "html", "-q", "-c", str(BOOK), "-d", str(doctrees), *rest, str(source), str(output)])
     if code == 0:
+        before, after = lighten_images(output)
+        print(f"The figures: {before / 1e6:.2f} MB, {after / 1e6:.2f} MB once optimised (the same pixels)")
         downloads(ROOT / "notebooks", output)
         print(f"The book ({time.perf_counter() - start:.0f} s): {output / 'index.html'}"
               + (f", with the JupyterLite site in {output / 'lite'}" if lite is not None else ""))

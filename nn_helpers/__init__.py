@@ -59,3 +59,46 @@ def __getattr__(name):
 
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'nn_helpers' has no attribute {name!r}")
+
+
+def _figure_png(fig):
+    """A figure as the notebook stores it: a figure that shows pixels (``imshow``: digits, filters, feature
+    maps, heat maps) as a PNG of twice its pixels with its size in the metadata (IPython's "retina"), sharp on
+    a phone, a high-density screen or zoomed in; curves and bars as a plain PNG, sharp enough at their size
+    (2x would make the book's figures weigh about 1.7 times as much: book/build.py)."""
+    from IPython.core.pylabtools import print_figure, retina_figure
+    if fig.images or any(ax.images for ax in fig.axes):
+        return retina_figure(fig, base64=True, bbox_inches="tight")
+    return print_figure(fig, "png", base64=True, bbox_inches="tight")
+
+
+def _sharp_figures() -> None:
+    """In a Jupyter kernel, matplotlib's inline figures go through ``_figure_png``. Every notebook imports
+    nn_helpers first, so this is the one place that sets it (and a later ``%matplotlib inline``, which puts
+    the inline backend's own formatter back, is undone before the next cell runs and before a cell's figures
+    are shown). Outside a kernel (the command line, the tests' own figures) nothing changes, and matplotlib
+    is not imported."""
+    ipython = _sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    if shell is None or not hasattr(shell, "kernel"):
+        return
+    try:
+        import matplotlib
+        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
+        # matplotlib loads its backend at the first figure, and the inline backend then registers its own PNG
+        # formatter (in the middle of a cell): load it now, so that ours comes after it
+        plt.switch_backend(matplotlib.get_backend())
+        formatter = shell.display_formatter.formatters["image/png"]
+
+        def ours(*_):
+            if formatter.type_printers.get(Figure) is not _figure_png:
+                formatter.for_type(Figure, _figure_png)
+        ours()
+        shell.events.register("pre_run_cell", ours)
+        shell.events.register("post_execute", ours)     # before the inline backend shows the cell's figures
+    except Exception:  # another front end: its own default stays
+        pass
+
+
+_sharp_figures()

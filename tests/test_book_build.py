@@ -3,11 +3,15 @@ pure functions on small made-up notebooks (no Sphinx, no browser; tests/browser/
 
 from __future__ import annotations
 
+import base64
 import importlib.util
+import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -165,3 +169,99 @@ def test_every_figure_of_the_series_has_an_alt_text():
     gaps = alt_text.missing(ROOT / "notebooks", alt_text.load())
     assert gaps == [], ("figures without an alt text: write what each shows in book/alt_text.json "
                         f"(notebook -> cell id -> text): {gaps}")
+
+
+# --- figures: 2x PNGs, made smaller without changing a pixel --------------------------------------------------
+
+def figure_png(dpi: int) -> bytes:
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (a, b) = plt.subplots(1, 2, figsize=(4, 2), dpi=dpi)
+    a.plot([0, 1, 2], [2, 0, 1], label="loss")
+    a.legend()
+    b.imshow([[0, 1], [1, 0]], cmap="gray_r")                     # a digit grid's few greys
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=dpi)
+    plt.close(fig)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("dpi", [100, 200])
+def test_a_figure_gets_smaller_with_the_same_pixels(dpi):
+    import io
+
+    import numpy as np
+    from PIL import Image
+    original = figure_png(dpi)
+    smaller = build.smaller_png(original)
+    assert len(smaller) < len(original)
+    pixels = lambda data: np.asarray(Image.open(io.BytesIO(data)).convert("RGBA"))
+    assert np.array_equal(pixels(smaller), pixels(original))
+    assert build.smaller_png(b"not a png") == b"not a png"
+
+
+def test_the_downloads_figures_are_made_smaller(tmp_path):
+    import base64
+    original = figure_png(200)
+    nb = notebook(code("fig", "plt.plot()", {"output_type": "display_data", "metadata": {"image/png": {"width": 400}},
+                                             "data": {"image/png": base64.b64encode(original).decode()}}))
+    build.lighten_outputs(nb)
+    output = nb["cells"][0]["outputs"][0]
+    assert len(base64.b64decode(output["data"]["image/png"])) < len(original)
+    assert output["metadata"] == {"image/png": {"width": 400}}          # the size it is shown at stays
+    import hashlib                                                       # the site's copy, made smaller already
+    (tmp_path / f"{hashlib.sha256(original).hexdigest()}.png").write_bytes(build.smaller_png(original))
+    nb = notebook(code("fig", "plt.plot()", {"output_type": "display_data", "metadata": {},
+                                             "data": {"image/png": base64.b64encode(original).decode()}}))
+    build.lighten_outputs(nb, tmp_path)
+    assert base64.b64decode(nb["cells"][0]["outputs"][0]["data"]["image/png"]) == build.smaller_png(original)
+
+
+def test_a_kernel_stores_figures_of_pixels_at_twice_their_pixels(monkeypatch):
+    """Importing nn_helpers in a Jupyter kernel puts its PNG formatter in place: a figure that shows pixels
+    (imshow: digits, filters) as a 2x PNG with its size in the metadata, a curve as a plain PNG; outside a
+    kernel it changes nothing."""
+    import types
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from IPython.core.events import EventManager, available_events
+    from IPython.core.formatters import DisplayFormatter
+
+    import nn_helpers
+    shell = types.SimpleNamespace(display_formatter=DisplayFormatter())
+    shell.events = EventManager(shell, available_events)
+    import IPython
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    nn_helpers._sharp_figures()                                   # not a kernel (no shell.kernel)
+    assert shell.events.callbacks["pre_run_cell"] == []
+    shell.kernel = object()
+    nn_helpers._sharp_figures()
+    digits, (ax1, ax2) = plt.subplots(1, 2, figsize=(3, 2))
+    ax1.imshow(np.eye(5), cmap="gray_r")
+    curve, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [1, 0])
+    formats = {name: shell.display_formatter.format(fig) for name, fig in (("digits", digits), ("curve", curve))}
+    plt.close("all")
+    size = formats["digits"][1]["image/png"]
+    assert Image.open(io.BytesIO(base64.b64decode(formats["digits"][0]["image/png"]))).width == 2 * size["width"]
+    assert "image/png" in formats["curve"][0] and "image/png" not in formats["curve"][1]
+    shell.display_formatter.formatters["image/png"].for_type(matplotlib.figure.Figure, lambda fig: None)
+    shell.events.trigger("pre_run_cell", None)                    # %matplotlib inline undone before a cell
+    assert shell.display_formatter.formatters["image/png"].lookup(digits) is nn_helpers._figure_png
+
+
+def test_notebook_01_stores_its_digits_at_twice_their_size():
+    """Executed with the package's formatter: 01's digit grid and average digits hold twice the pixels of the
+    size they say (the book and JupyterLab show them at that size); its bar chart is a plain PNG."""
+    cells = {c["id"]: c for c in json.loads((ROOT / "notebooks" / "01_data.ipynb").read_text(encoding="utf-8"))["cells"]}
+    figure = lambda cell_id: next(o for o in cells[cell_id]["outputs"] if "image/png" in o.get("data", {}))
+    for cell_id in ("ce45c769", "5ed5c279"):                      # plot_digits, the average of each digit
+        output = figure(cell_id)
+        width = Image.open(io.BytesIO(base64.b64decode("".join(output["data"]["image/png"])))).width
+        assert abs(width - 2 * output["metadata"]["image/png"]["width"]) <= 1, output["metadata"]
+    assert "image/png" not in figure("6712200c").get("metadata", {})      # the bar chart of the digits' counts

@@ -515,3 +515,83 @@ def test_skeletons_exceptions_wrong_shapes_and_a_forgotten_return_get_a_message(
     assert ok is False and f"{name}: your function raised IndexError on " in out, out
     ok, out = run(checker, wrong_shape, capsys)
     assert ok is False and "not right yet" in out and "Traceback" not in out, out
+
+
+# --- the package's own functions that do an exercise: refused, with the reason -----------------------------------
+
+def _package_solutions():
+    """A learner's function for each exercise of notebook 11 that hands the work to one of the package's
+    functions, as a learner who found them would write it: exercise -> [(how, fn, the function named)]."""
+    import nn_helpers as nn
+    from nn_helpers.autograd import Tensor
+    from nn_helpers.conv import im2col as imported_im2col
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    def pad(X, P):
+        return np.pad(X, ((0, 0), (0, 0), (P, P), (P, P)))
+
+    def conv_via_im2col(X, W, b, stride, pad_):
+        F, n = len(W), len(X)
+        cols = nn.conv.im2col(X, W.shape[2], stride, pad_)
+        Z = W.reshape(F, -1) @ cols + b[:, None]
+        return Z.reshape(F, n, -1).reshape(F, n, *[(s + 2 * pad_ - W.shape[2]) // stride + 1 for s in X.shape[2:]]) \
+            .transpose(1, 0, 2, 3)
+
+    def conv_via_layer(X, W, b, stride, pad_):
+        return nn.conv2d_forward(X, W, b, stride=stride, pad=pad_)[0]
+
+    def backward_via_col2im(dZ, X, W, stride, pad_):
+        F, R = len(W), W.shape[2]
+        dZ_mat = dZ.transpose(1, 0, 2, 3).reshape(F, -1)
+        windows = sliding_window_view(pad(X, pad_), (R, R), axis=(2, 3))[:, :, ::stride, ::stride]
+        windows = windows[:, :, : dZ.shape[2], : dZ.shape[3]]                       # (n, C, H_out, W_out, R, R)
+        dX = nn.conv.col2im(W.reshape(F, -1).T @ dZ_mat, X.shape, R, stride, pad_)
+        return dX, np.einsum("nfyx,ncyxrs->fcrs", dZ, windows), dZ.sum(axis=(0, 2, 3))
+
+    def backward_via_layer(dZ, X, W, stride, pad_):
+        _, cache = nn.conv2d_forward(X, W, np.zeros(len(W)), stride=stride, pad=pad_)
+        return nn.conv2d_backward(dZ, cache)
+
+    def backward_via_autograd(dZ, X, W, stride, pad_):
+        x = Tensor(X, requires_grad=True)
+        cols = nn.autograd.im2col(x, W.shape[2], stride=stride, pad=pad_)
+        F = len(W)
+        dZ_mat = dZ.transpose(1, 0, 2, 3).reshape(F, -1)
+        (cols * Tensor(W.reshape(F, -1).T @ dZ_mat)).sum().backward()
+        return x.grad, (dZ_mat @ cols.data.T).reshape(W.shape), dZ.sum(axis=(0, 2, 3))
+
+    return {
+        "conv_forward": [("im2col", conv_via_im2col, "im2col"), ("conv2d_forward", conv_via_layer, "conv2d_forward")],
+        "im2col": [
+            ("the old private name", lambda X, R, stride, pad_: nn.conv._im2col(pad(X, pad_), R, stride), "im2col"),
+            ("the public one", lambda X, R, stride, pad_: nn.conv.im2col(X, R, stride, pad_), "im2col"),
+            ("imported", lambda X, R, stride, pad_: imported_im2col(X, R, stride, pad_), "im2col"),
+            ("the engine's", lambda X, R, stride, pad_: nn.autograd.im2col(Tensor(X), R, stride=stride, pad=pad_).data,
+             "im2col (nn_helpers.autograd.im2col)"),
+            ("a convolution's cache", lambda X, R, stride, pad_: nn.conv2d_forward(
+                X, np.zeros((1, X.shape[1], R, R)), np.zeros(1), stride=stride, pad=pad_)[1][0], "conv2d_forward"),
+        ],
+        "conv_backward": [("col2im", backward_via_col2im, "col2im"), ("conv2d_backward", backward_via_layer,
+                                                                       "conv2d_backward"),
+                          ("the engine's im2col", backward_via_autograd, "im2col (nn_helpers.autograd.im2col)")],
+        "maxpool_backward": [("maxpool_backward", lambda dA, X, size: nn.maxpool_backward(
+            dA, nn.maxpool_forward(X, size=size)[1]), "maxpool_")],
+    }
+
+
+PACKAGE_SOLUTIONS = [(name, how, fn, named) for name, entries in _package_solutions().items()
+                     for how, fn, named in entries]
+
+
+@pytest.mark.parametrize("name, how, fn, named", PACKAGE_SOLUTIONS, ids=[f"{n}: {h}" for n, h, *_ in PACKAGE_SOLUTIONS])
+def test_a_package_function_that_does_the_exercise_is_refused_and_says_why(name, how, fn, named, capsys, tmp_path,
+                                                                           monkeypatch):
+    """Each of them computes the right answer (the checker would accept the values), so only the refusal stops
+    it: the message names the package's function and what the exercise asks for instead, and nothing is kept."""
+    monkeypatch.setenv("NN_LEARNER_DIR", str(tmp_path))
+    out = assert_named(getattr(check, name), fn, f"your function uses the package's own function {named}", capsys)
+    assert "which does this exercise for you" in out and f"yourself, in my_{name}." in out, out
+    assert not (tmp_path / "my_network.py").exists()
+    from nn_helpers.check._core import package_allowed
+    with package_allowed():                          # the values themselves are right: the refusal is the reason
+        assert getattr(check, name)(fn) is True, capsys.readouterr().out

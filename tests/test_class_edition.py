@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import json
 import os
@@ -92,6 +93,30 @@ def test_everything_else_is_the_series(out):
         teacher = folder / "teacher" / "notebooks" / path.name
         assert teacher.read_bytes() == path.read_bytes()                 # the teacher's copy: the series itself
     assert (folder / "student" / "notebooks" / "NOTATION.md").read_bytes() == (SERIES / "NOTATION.md").read_bytes()
+
+
+def test_the_editions_book_has_the_series_alt_texts(out, tmp_path, monkeypatch, capsys):
+    """The edition's book is laid out with the series' book/alt_text.json (the edition has no book/ of its
+    own): every figure of every chapter has its alt text, none is named missing. Sphinx itself is not run
+    here (tests/test_book_build.py and the browser tests build the book); what it would read is checked."""
+    folder, _ = out
+    import types
+    sphinx = types.ModuleType("sphinx.cmd.build")           # Sphinx (the book extra) need not be installed
+    sphinx.build_main = lambda argv: 0
+    monkeypatch.setitem(sys.modules, "sphinx.cmd.build", sphinx)
+    assert edition.build_book(folder / "student", tmp_path / "student-book") == 0
+    assert "without an alt text" not in capsys.readouterr().err
+    alts = json.loads((ROOT / "book" / "alt_text.json").read_text(encoding="utf-8"))
+    laid_out = json.loads((tmp_path / "student-book-src" / "notebooks" / "01_data.ipynb").read_text(encoding="utf-8"))
+    figures = [c for c in laid_out["cells"] if any("image/png" in o.get("data", {}) for o in c.get("outputs", []))]
+    assert figures and all(c["id"] in alts["01_data"] for c in figures)
+    for cell in figures:
+        alt = alts["01_data"][cell["id"]]
+        shown = "".join("".join(o.get("data", {}).get("text/html", "")) for o in cell["outputs"])
+        if "nn-panel-picture" in shown:           # a panel's picture: the alt text in its <img>, after its title
+            assert html.escape(alt) + '"' in shown, cell["id"]
+        else:                                     # a figure: the alt text MyST-NB gives its <img>
+            assert cell["metadata"]["mystnb"]["image"]["alt"] == alt, cell["id"]
 
 
 def test_an_edition_notebook_passes_nbval(tmp_path):

@@ -148,6 +148,15 @@ def hostile(outside: Path) -> dict:
                     "one_hot": "def my_one_hot(y, n_classes=10):\n    return getattr(nn, 'one' + '_hot')(y, n_classes)",
                     "cross_entropy": "def my_cross_entropy(probs, y):\n    return nn.cross_entropy(probs, y)",
                     "tensor_max": PACKAGE_TENSOR_MAX,
+                    "im2col": "def my_im2col(X, R, stride, pad):\n"
+                              "    return nn.conv._im2col(np.pad(X, [(0, 0), (0, 0), (pad, pad), (pad, pad)]), R, stride)",
+                    "conv_backward": "from nn_helpers.conv import col2im\n\n"
+                                     "def my_conv_backward(dZ, X, W, stride, pad):\n"
+                                     "    F, R = len(W), W.shape[2]\n"
+                                     "    dZ_mat = dZ.transpose(1, 0, 2, 3).reshape(F, -1)\n"
+                                     "    cols = my_im2col(X, R, stride, pad)\n"
+                                     "    dX = col2im(W.reshape(F, -1).T @ dZ_mat, X.shape, R, stride, pad)\n"
+                                     "    return dX, (dZ_mat @ cols.T).reshape(W.shape), dZ.sum(axis=(0, 2, 3))",
                     "batchnorm_backward": "def my_batchnorm_backward(dout, Z, gamma):\n"
                                           "    out, cache = nn.layers.batchnorm_forward(Z, gamma, 0 * gamma)\n"
                                           "    return nn.layers.batchnorm_backward(dout, cache)"},
@@ -277,8 +286,12 @@ EXPECTED = {   # student -> {exercise: the row's diagnosis}, byte for byte
                            "own code",
                 "cross_entropy": "my_cross_entropy calls the package's own nn.cross_entropy: the exercise asks for "
                                  "your own code",
-                "batchnorm_backward": "my_batchnorm_backward calls the package's own nn.batchnorm_backward: the "
-                                      "exercise asks for your own code"},
+                "batchnorm_backward": "my_batchnorm_backward calls the package's own nn.layers.batchnorm_backward: "
+                                      "the exercise asks for your own code",
+                "im2col": "my_im2col calls the package's own nn.conv._im2col, which does this exercise for you: the "
+                          "exercise is to write the loop over the kernel offsets that cuts the windows out yourself",
+                "conv_backward": "my_conv_backward calls the package's own nn.col2im, which does this exercise for "
+                                 "you: the exercise is to write the three gradients you derived yourself"},
 }
 
 
@@ -349,6 +362,44 @@ def test_the_points_table_and_the_report(graded):
     assert "It overflows on large logits" in page            # carol's naive softmax, among the frequent diagnoses
     results = (graded["dir"] / "results.csv").read_text(encoding="utf-8")
     assert "submission-" not in page and "submission-" not in results       # no scratch path in what the grader says
+
+
+def test_the_report_shows_the_quoted_line_of_a_mistake(graded):
+    """A diagnosis that quotes the learner's line: the report shows the error, the line itself and the likely
+    cause (not only "The line that raised, line 34 of max_vjp:"), in the exercise's row and among the class's
+    most frequent mistakes."""
+    page = (graded["dir"] / "report.html").read_text(encoding="utf-8")
+    assert "The line that raised" not in page
+    tensor_max = page[page.index("<td>tensor_max</td>"):]
+    row, frequent = tensor_max[:tensor_max.index("</tr>")], page[page.index("most often</h2>"):]
+    for shown in (row, frequent):
+        assert "raised ValueError: operands could not be broadcast together" in shown
+        assert "<code class='line'>a._add_grad(out.grad * (a.data == out.data))</code>" in shown
+        assert "Likely cause: an array of out&#x27;s shape (4,)" in shown
+
+
+def test_the_report_counts_a_mistake_once_whatever_its_line_in_the_file():
+    """Three students raise at the same line of code, on lines 72, 140 and 9 of their my_network.py, a fourth
+    makes another mistake: the report counts the first mistake 3 times, with its line of code, and the other
+    once (the checkers' own diagnoses, run here; grade.report on them: no grading run)."""
+    wrong = ("def my_he_init(n_in, n_out, seed):\n    rng = np.random.default_rng(seed)\n"
+             "    return rng.normal(0, np.sqrt(2 / n_in), (n_out, n_in)) @ np.ones((3, 3))")
+    other = "def my_he_init(n_in, n_out, seed):\n    return np.zeros((n_in, n_out), n_out)"
+    diagnoses = {"ann": in_process(wrong, "he_init", 72), "ben": in_process(wrong, "he_init", 140),
+                 "cat": in_process(wrong, "he_init", 9), "dan": in_process(other, "he_init", 30)}
+    assert len(set(diagnoses.values())) == 4                      # the files' line numbers differ
+    results = {student: {"rows": [[key, name, name != "he_init", d if name == "he_init" else ""]
+                                  for key, names in check.EXERCISES.items() for name in names], "notebooks": {}}
+               for student, d in diagnoses.items()}
+    page = grade.report(results, grade.DEFAULT_POINTS, None)
+    frequent = page[page.index("most often</h2>"):page.index("<h2>Each student")]
+    rows = re.findall(r"<tr><td class='num'>(\d+)</td><td>he_init</td><td class='mistake'>(.*?)</td></tr>", frequent)
+    assert [times for times, _ in rows] == ["3", "1"], rows
+    line = "<code class='line'>return rng.normal(0, np.sqrt(2 / n_in), (n_out, n_in)) @ np.ones((3, 3))</code>"
+    assert "raised ValueError: matmul" in rows[0][1] and line in rows[0][1], rows[0][1]
+    assert "line 72" not in page and "line 140" not in page
+    he_init = page[page.index("<td>he_init</td>"):]
+    assert line in he_init[:he_init.index("</tr>")] and "(3&times;)" in he_init[:he_init.index("</tr>")]
 
 
 def test_an_edited_points_table_changes_the_totals(graded, tmp_path):
@@ -439,3 +490,15 @@ def test_the_teachers_guide_lists_every_exercise_with_its_points():
     total = sum(grade.DEFAULT_POINTS.values())
     assert f"{len(ALL)} exercises, {total} points in all" in guide
     assert f"points out of {total}" in guide
+
+
+def test_the_teachers_guide_quotes_the_measured_cpu_seconds():
+    """The guide's "CPU s (measured)" column is benchmarks/notebook_cpu.json's, rounded (notebook_cpu.py --guide
+    writes it; a notebook that changed is measured again and the guide follows)."""
+    spec = importlib.util.spec_from_file_location("notebook_cpu", ROOT / "benchmarks" / "notebook_cpu.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    measured = json.loads((ROOT / "benchmarks" / "notebook_cpu.json").read_text(encoding="utf-8"))["notebooks"]
+    quoted = tool.guide_rows((ROOT / "book" / "teachers.md").read_text(encoding="utf-8"))
+    assert sorted(quoted) == sorted(check.EXERCISES.keys() | {"09", "10"})
+    assert quoted == {name[:2]: f"{r['cpu_s']:.0f}" for name, r in measured.items() if name[:2] in quoted}

@@ -98,11 +98,14 @@ def build_book(edition: Path, out: Path) -> int:
     from sphinx.cmd.build import build_main
 
     source = out.parent / (out.name + "-src")
-    book.lay_out(root=edition, source=source)
+    book.lay_out(root=edition, source=source, alt_text=book.ALT_TEXT)    # the series' alt texts (same cell ids)
     if out.exists():
         shutil.rmtree(out)
-    return build_main(["-b", "html", "-q", "-c", str(ROOT / "book"), "-d", str(out.parent / (out.name + "-doctrees")),
+    code = build_main(["-b", "html", "-q", "-c", str(ROOT / "book"), "-d", str(out.parent / (out.name + "-doctrees")),
                        str(source), str(out)])
+    if code == 0:
+        book.lighten_images(out)             # every PNG losslessly optimised, as in the series' book
+    return code
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -94,6 +94,20 @@ FORBIDDEN = {
     "batchnorm_forward": ["batchnorm_forward"], "batchnorm_backward": ["batchnorm_backward"],
     "layernorm_images": ["layernorm_forward"],
 }
+
+def _with_solved_by(forbidden: dict) -> dict:
+    """FORBIDDEN with the package functions that the checkers refuse because they do an exercise for the
+    learner (``check._core.SOLVED_BY``: nn.conv.im2col and its alias _im2col, col2im, conv2d_forward ...),
+    under every name the package holds them by, so that the grader refuses what the notebook refuses."""
+    from nn_helpers.check import _core
+    out = {name: list(names) for name, names in forbidden.items()}
+    for name in _core.SOLVED_BY:
+        out[name] = sorted(set(out.get(name, [])) | set(_core.solved_by_names(name)))
+    return out
+
+
+FORBIDDEN = _with_solved_by(FORBIDDEN)
+
 # (tensor_max: the engine's Tensor.max is a method, no function to trip on; the checker itself refuses a result
 # whose closure is the engine's, and the wire tells it which closures are: tools/grade_wire.py)
 
@@ -166,16 +180,26 @@ def package_calls(node, imported: dict, forbidden) -> list:
     used = set()
     for sub in ast.walk(node):
         if isinstance(sub, ast.Attribute) and sub.attr in forbidden:
-            base = sub.value
+            base, chain = sub.value, [sub.attr]
             while isinstance(base, ast.Attribute):
+                chain.insert(0, base.attr)
                 base = base.value
             if isinstance(base, ast.Name) and base.id in modules:
-                used.add(f"nn.{sub.attr}")
+                used.add(".".join(["nn", *chain]))             # as written: nn.conv._im2col
         elif isinstance(sub, ast.Name) and imported.get(sub.id) in forbidden:
             used.add(f"nn.{imported[sub.id]}")
         elif isinstance(sub, ast.Constant) and sub.value in forbidden and isinstance(sub.value, str):
             used.add(f"nn.{sub.value}")            # getattr(nn, "softmax")
     return sorted(used)
+
+
+def refused(fn_name: str, name: str, used: list) -> str:
+    """The diagnosis of a function that calls the package's own: the checker's reason where it has one."""
+    from nn_helpers.check import _core
+    if name in _core.SOLVED_BY:
+        return (f"{fn_name} calls the package's own {', '.join(used)}, which does this exercise for you: the "
+                f"exercise is to write {_core.SOLVED_BY[name][1]} yourself")
+    return f"{fn_name} calls the package's own {', '.join(used)}: the exercise asks for your own code"
 
 
 class _Default:
@@ -505,8 +529,7 @@ def judge(student: str, source: Path, scratch_root: Path, timeout: float, memory
         src, node, imported = sources[fn_name]
         used = package_calls(node, imported, FORBIDDEN.get(name, []))
         if used:
-            rows.append([key, name, False, f"{fn_name} calls the package's own {', '.join(used)}: the exercise asks "
-                                           f"for your own code"])
+            rows.append([key, name, False, refused(fn_name, name, used)])
             continue
         if not status.get("found"):
             head = loaded.get("problems", {}).get("")
@@ -536,8 +559,7 @@ def judge(student: str, source: Path, scratch_root: Path, timeout: float, memory
             host.kill()
             host = None
         if ok and used:
-            ok, diagnosis = False, f"{fn_name} calls the package's own {', '.join(used)}: the exercise asks for your " \
-                                   f"own code"
+            ok, diagnosis = False, refused(fn_name, name, used)
         rows.append([key, name, ok, "" if ok else diagnosis])
     if host is not None:
         host.close()
@@ -629,14 +651,63 @@ def write_outputs(out: Path, results: dict, points: dict, seed) -> dict:
     return {"max": maximum}
 
 
-def first_line(diagnosis: str) -> str:
-    """What a diagnosis says, without the case it happened on: the line that names the cause."""
-    lines = [line.strip() for line in diagnosis.splitlines() if line.strip()]
+#: The learner's line a diagnosis quotes: "The line that raised, line 72 of my_he_init:" (or "It was at line 9
+#: of my_softmax:", a call stopped for running too long), then the line itself, indented.
+QUOTED = re.compile(r"^\s*(The line that raised, |It was at )line \d+(?: of (\w+))?(?: \(a lambda\))?:?\s*$")
+
+
+def mistake(diagnosis: str) -> tuple:
+    """What identifies a diagnosis's mistake, without the case it happened on and the place in the file:
+    ``(what, line, cause)``: what went wrong (the error raised, or the checker's diagnosis), the learner's
+    line it quotes (its code, "" when none) and the likely cause ("" when none). Two students' mistakes are
+    the same when these are, whatever line of their my_network.py it was on."""
+    lines = [line.rstrip() for line in diagnosis.splitlines() if line.strip()]
     if not lines:
-        return ""
-    if len(lines) > 1:
-        return re.sub(r"^Likely cause: ", "", lines[1])
-    return re.sub(r"^\w+: ", "", lines[0])
+        return ("", "", "")
+    head = re.sub(r"^\w+: ", "", lines[0].strip())
+    quoted, cause, rest = "", "", []
+    i = 1
+    while i < len(lines):
+        line = lines[i].strip()
+        if QUOTED.match(lines[i]):
+            if i + 1 < len(lines) and not QUOTED.match(lines[i + 1]) and lines[i + 1].startswith("      "):
+                quoted = lines[i + 1].strip()
+                i += 1
+        elif line.startswith("Likely cause: "):
+            cause = line[len("Likely cause: "):]
+        else:
+            rest.append(line)
+        i += 1
+    raised = re.match(r"your function raised (\w+) on .*?: (.*)$", head)
+    if raised:                                   # the error, without the case it was raised on
+        what = f"raised {raised.group(1)}: {raised.group(2)}"
+    elif re.match(r"not right yet on ", head) and rest:
+        what = rest[0]                           # the diagnosis, not the case
+    elif re.match(r"your function was still running after ", head):
+        what = re.sub(r" on .*?, a case that", ", on a case that", head)
+    else:                                        # the case left out: "returned None on <case>."
+        what = re.sub(r"^(the values are right|your function returned None) on .*?(, but |\. )", r"\1\2", head)
+    what = re.sub(r"\(line \d+: ", "(", what)    # a block that fails as it runs: "(line 12: sys.exit(1))"
+    return (what, quoted, cause)
+
+
+def mistake_text(key: tuple) -> str:
+    """A mistake as one line of text (a tooltip, a CSV cell)."""
+    what, quoted, cause = key
+    return " ".join(p for p in (what, f"The line: {quoted}" if quoted else "", f"Likely cause: {cause}" if cause
+                                else "") if p)
+
+
+def mistake_html(key: tuple, limit: int = 400) -> str:
+    """A mistake in a table cell: what went wrong, the learner's line as code, the likely cause."""
+    what, quoted, cause = key
+    cut = lambda t: html.escape(t if len(t) <= limit else t[:limit - 1] + "\u2026")
+    parts = [f"<div>{cut(what)}</div>"]
+    if quoted:
+        parts.append(f"<code class='line'>{cut(quoted)}</code>")
+    if cause:
+        parts.append(f"<div class='cause'>Likely cause: {cut(cause)}</div>")
+    return "".join(parts)
 
 
 def not_done(diagnosis: str) -> bool:
@@ -660,7 +731,10 @@ def report(results: dict, points: dict, seed) -> str:
              "text-align:left;vertical-align:top}th{background:#f3f3f3}.bar{display:inline-block;height:10px;"
              "background:#3a7}.ok{background:#dff3e4;text-align:center}.no{background:#fbe3e3;text-align:center}"
              ".none{color:#999;text-align:center}.num{text-align:right}.small{color:#666;font-size:12px}"
-             "td.rot{writing-mode:vertical-rl;transform:rotate(180deg);font-size:12px;white-space:nowrap}</style>"
+             "td.rot{writing-mode:vertical-rl;transform:rotate(180deg);font-size:12px;white-space:nowrap}"
+             "td.mistake{max-width:44em}code.line{display:block;margin:2px 0;padding:2px 4px;"
+             "background:#f6f6f6;border-left:3px solid #c66;font:12px/1.35 ui-monospace,monospace;"
+             "white-space:pre-wrap;overflow-wrap:anywhere}.cause{color:#444}</style>"
              "</head><body>",
              f"<h1>Class report: {len(students)} submissions, {len(exercises)} exercises</h1>",
              f"<p class='small'>{'Fresh cases drawn with --seed ' + e(str(seed)) if seed is not None else 'The checkers fixed cases (no --seed)'}. "
@@ -672,25 +746,24 @@ def report(results: dict, points: dict, seed) -> str:
         n_ok = sum(solved[s].get(name, False) for s in students)
         missing = sum(not solved[s].get(name) and not_done(diag[s].get(name, "")) for s in students)
         rate = n_ok / len(students) if students else 0
-        wrong = Counter(first_line(diag[s][name]) for s in students
+        wrong = Counter(mistake(diag[s][name]) for s in students
                         if not solved[s].get(name) and diag[s].get(name) and not not_done(diag[s][name]))
         common = wrong.most_common(1)
-        top = f"{e(common[0][0][:400])} <span class='small'>({common[0][1]}&times;)</span>" if common else ""
+        top = f"{mistake_html(common[0][0])}<span class='small'>({common[0][1]}&times;)</span>" if common else ""
         parts.append(f"<tr><td>{key}</td><td>{e(name)}</td><td class='num'>{points.get(name, 0)}</td>"
                      f"<td class='num'>{n_ok}/{len(students)}</td><td><span class='bar' style='width:{rate * 120:.0f}px'>"
                      f"</span></td><td class='num'>{sum(wrong.values()) or ''}</td><td class='num'>{missing or ''}</td>"
-                     f"<td>{top}</td></tr>")
+                     f"<td class='mistake'>{top}</td></tr>")
     parts.append("</table><h2>What the class got wrong most often</h2><p class='small'>The checkers' diagnoses, "
                  "counted over every student and exercise (not done yet and not handed in left out): the lesson "
                  "plan for the next session.</p><table><tr><th>times</th><th>exercise</th><th>diagnosis</th></tr>")
     counted = Counter()
     for s in students:
         for _, n, ok, d in results[s]["rows"]:
-            cause = first_line(d)
             if not ok and d and not not_done(d):
-                counted[(n, cause)] += 1
-    for (n, cause), times in counted.most_common(12):
-        parts.append(f"<tr><td class='num'>{times}</td><td>{e(n)}</td><td>{e(cause[:300])}</td></tr>")
+                counted[(n, mistake(d))] += 1
+    for (n, key), times in counted.most_common(12):
+        parts.append(f"<tr><td class='num'>{times}</td><td>{e(n)}</td><td class='mistake'>{mistake_html(key)}</td></tr>")
     parts.append("</table><h2>Each student</h2><table><tr><th>student</th><th>points</th>")
     parts += [f"<td class='rot'>{e(n)}</td>" for _, n in exercises]
     parts.append("</tr>")
@@ -702,9 +775,9 @@ def report(results: dict, points: dict, seed) -> str:
             if solved[s].get(n):
                 parts.append("<td class='ok' title='solved'>&#10003;</td>")
             elif not_done(d):
-                parts.append(f"<td class='none' title='{e(first_line(d))}'>&middot;</td>")
+                parts.append(f"<td class='none' title='{e(mistake_text(mistake(d)))}'>&middot;</td>")
             else:
-                parts.append(f"<td class='no' title='{e(first_line(d)[:300])}'>&#10007;</td>")
+                parts.append(f"<td class='no' title='{e(mistake_text(mistake(d))[:600])}'>&#10007;</td>")
         parts.append("</tr>")
     parts.append("</table><p class='small'>&#10003; solved, &#10007; wrong (hover for the diagnosis), &middot; not "
                  "done or not handed in.</p></body></html>\n")

@@ -96,7 +96,7 @@
   }
 
   /* Figures on a phone (under 768 px): a wide figure shrunk to under 70% of its size has text too small to
-     read (the figures are drawn at 100 dpi), so it is shown at 70% in a box that scrolls sideways; a tap
+     read (the figures' text is drawn for 100 dpi), so it is shown at 70% in a box that scrolls sideways; a tap
      shows it whole, another tap legible again. On a wider screen a figure wider than the column fits it,
      and a tap shows it at full size. */
   const LEGIBLE = 0.7;
@@ -115,7 +115,9 @@
   }
 
   function fit(img) {
-    const column = img.parentElement.clientWidth, natural = img.naturalWidth;
+    // the size the figure is drawn for: its width attribute (a 2x "retina" PNG holds twice as many pixels
+    // and says its size in the notebook's output), else its pixels
+    const column = img.parentElement.clientWidth, natural = Number(img.getAttribute("width")) || img.naturalWidth;
     if (!natural || !column) return;
     const phone = window.matchMedia("(max-width: 767.98px)").matches;
     const toggled = img.classList.contains("nn-toggled"), narrow = phone && natural * LEGIBLE > column;

@@ -82,6 +82,28 @@ WORKED = {
                                        "answer to this exercise"},
 }
 
+#: The package's functions (and classes) that do an exercise's work in one call, beyond the reference its
+#: checker names: checker -> (their dotted names, what the exercise asks the learner to write). A
+#: learner's function that calls one is refused with that reason; the grader (tools/grade.py) refuses the
+#: same names. Filled by each notebook's checkers (convolutional_networks.py for notebook 11).
+SOLVED_BY: dict = {}
+
+
+def solved_by(name: str) -> list:
+    """The package's objects in ``SOLVED_BY[name]`` (none when the exercise has no entry)."""
+    return _named_objects(SOLVED_BY[name][0]) if name in SOLVED_BY else []
+
+
+def solved_by_names(name: str) -> list:
+    """Every name under which the package's modules hold an object of ``SOLVED_BY[name]`` (``im2col`` and its
+    older alias ``_im2col``): what the grader looks for in a submission's source."""
+    objects = solved_by(name)                       # (imports the modules that hold them)
+    names = {getattr(obj, "__name__", "") for obj in objects}
+    for module_name, module in list(sys.modules.items()):
+        if module is not None and (module_name == "nn_helpers" or module_name.startswith("nn_helpers.")):
+            names |= {attr for attr, value in vars(module).items() if any(value is obj for obj in objects)}
+    return sorted(n for n in names if n)
+
 
 class _Placeholder(Exception):
     """The learner's function is still the skeleton."""
@@ -511,6 +533,13 @@ def _own_function(name, fn, reference_name, diagnose) -> str | None:
     if getattr(diagnose, "reference", None) is not None and _package_name(diagnose.reference):
         references.append(diagnose.reference)
     read = _reads(fn, references)
+    if read is None and name in SOLVED_BY:
+        read = _reads(fn, solved_by(name))
+        if read is not None:
+            kind = "class" if isinstance(read, type) else "function"
+            return (f"{name}: your function uses the package's own {kind} {getattr(read, '__name__', '')} "
+                    f"({_package_name(read) or 'nn_helpers'}), which does this exercise for you: it is not counted "
+                    f"and not kept. The exercise is to write {SOLVED_BY[name][1]} yourself, in my_{name}.")
     if read is not None:
         kind = "class" if isinstance(read, type) else "function"
         return (f"{name}: your function uses the package's own {kind} {getattr(read, '__name__', '')} "

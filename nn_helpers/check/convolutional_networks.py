@@ -15,7 +15,24 @@ import re
 
 import numpy as np
 
-from ._core import _call, _describe, _difference, _quiet, _rng, _run, _same
+from ._core import SOLVED_BY, _call, _describe, _difference, _quiet, _rng, _run, _same
+
+
+#: The package's functions that do an exercise of notebook 11 for the learner: checker -> (their names, what
+#: the exercise asks the learner to write). A learner's function that calls one is refused with that reason,
+#: and the grader refuses the same names (tools/grade.py). bridge_backward may call nn.maxpool_forward and
+#: nn.maxpool_backward: its exercise says so.
+SOLVED_BY.update({
+    "conv_forward": ("nn.conv.conv2d_forward nn.conv.im2col nn.autograd.im2col nn.layers.Conv2D",
+                     "the convolution from its formula, window by window"),
+    "im2col": ("nn.conv.im2col nn.autograd.im2col nn.conv.conv2d_forward nn.layers.Conv2D",
+               "the loop over the kernel offsets that cuts the windows out"),     # conv2d_forward's cache holds them
+    "conv_backward": ("nn.conv.conv2d_backward nn.conv.col2im nn.conv.im2col nn.autograd.im2col nn.layers.Conv2D",
+                      "the three gradients you derived"),              # col2im gives dX, im2col half of dW
+    "maxpool_backward": ("nn.conv.maxpool_backward nn.conv.maxpool_forward nn.layers.MaxPool",
+                         "the step that finds each window's maximum and sends it its dA"),   # the forward's cache
+                                                                                            # holds the maxima
+})
 
 
 # --- the shared machinery: named items, mistakes decided over every case --------------------------------------

@@ -212,6 +212,12 @@ def test_page(reader, site, axe, path):
     assert raw == [], f"{path}: TeX left untypeset in the text: {raw}"
     hrefs = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
     assert broken_links(site, page.url, hrefs) == []
+    leaving = page.evaluate("""() => [...document.querySelectorAll('.bd-article a.reference.external')].map(a =>
+        [a.href, a.target, getComputedStyle(a, '::after').content])""")      # cited papers, the original tutorials
+    assert all(target in ("", "_self") and "\u2197" in after for _, target, after in leaving), \
+        f"{path}: a link to another site without its arrow, or opening another tab: {leaving}"
+    if path == "teachers.html":
+        assert any("nbgrader.readthedocs.io" in href for href, *_ in leaving), leaving
     assert page.locator("details[open]").count() == 0, f"{path}: a Hint or Solution is open"
     assert "VBox(" not in page.inner_text("main") and "HBox(" not in page.inner_text("main"), \
         f"{path}: a panel shows as text (re-execute the notebook: its panels then store their picture)"
@@ -285,7 +291,8 @@ def test_screenshot_of_a_chapter(browser, server, size):
         wide = page.evaluate(audit.OVERFLOW_JS, audit.BLOCKS)
         assert wide["wide_blocks"] == 0 and wide["unmarked_wide_equations"] == 0, wide
         small = page.evaluate("""(legible) => [...document.querySelectorAll('div.cell_output img, .nn-panel-picture img')]
-            .filter(i => i.naturalWidth && i.getBoundingClientRect().width < legible * i.naturalWidth - 1)
+            .filter(i => i.naturalWidth && i.getBoundingClientRect().width
+                         < legible * (Number(i.getAttribute('width')) || i.naturalWidth) - 1)
             .map(i => i.alt.slice(0, 40))""", 0.69)
         assert small == [], f"figures shown at under 70% of their size (text too small to read): {small}"
     finally:

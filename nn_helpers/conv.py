@@ -86,9 +86,15 @@ def _check_conv(X, W, b, stride, pad):
 
 
 def pad_images(X: np.ndarray, pad: int) -> np.ndarray:
-    """``X`` (n, C, H, W) with ``pad`` zeros added on each side of every map: (n, C, H + 2P, W + 2P).
-    ``pad=0`` returns ``X`` itself (no copy)."""
-    return np.pad(X, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else X
+    """``X`` (n, C, H, W) with ``pad`` zeros added on each side of every map: (n, C, H + 2P, W + 2P), laid out
+    channels first (C, n, H + 2P, W + 2P) in memory, the order :func:`im2col` reads. ``pad=0`` returns ``X``
+    itself (no copy)."""
+    if not pad:
+        return X
+    n, C, H, W = X.shape
+    Xp = np.zeros((C, n, H + 2 * pad, W + 2 * pad), dtype=X.dtype)      # one zeroed buffer, then the maps into it
+    Xp[:, :, pad : pad + H, pad : pad + W] = X.transpose(1, 0, 2, 3)
+    return Xp.transpose(1, 0, 2, 3)
 
 
 def crop_images(Xp: np.ndarray, pad: int) -> np.ndarray:
@@ -109,7 +115,8 @@ def im2col(X: np.ndarray, R: int, stride: int = 1, pad: int = 0) -> np.ndarray:
     Xp = pad_images(X, pad)
     n, C, H, W = Xp.shape
     H_out, W_out = (H - R) // stride + 1, (W - R) // stride + 1
-    channels_first = Xp.transpose(1, 0, 2, 3)                              # (C, n, H, W), a view
+    channels_first = Xp.transpose(1, 0, 2, 3)                              # (C, n, H, W), a view (contiguous
+                                                                           # after pad_images)
     cols = np.empty((C, R, R, n, H_out, W_out), dtype=Xp.dtype)
     for r in range(R):
         for s in range(R):
@@ -148,7 +155,9 @@ def conv2d_forward(X: np.ndarray, W: np.ndarray, b: np.ndarray, *, stride: int =
     As one matrix product: ``Z_mat = W_mat cols + b`` with ``W_mat = W.reshape(F, C R R)`` and ``cols``
     (C R R, n H_out W_out) the windows of Xp (see :func:`im2col`).
     Returns ``(Z, cache)``; the cache ``(cols, X.shape, W, stride, pad)`` holds what
-    :func:`conv2d_backward` needs.
+    :func:`conv2d_backward` needs. ``Z`` is ``Z_mat`` read as (n, F, H_out, W_out), a view laid out channels
+    first (F, n, H_out, W_out) in memory: NumPy's element-wise operations and the next im2col read it as fast
+    as a contiguous array, and no copy is made to reorder it.
     """
     X, W, b = _check_conv(X, W, b, stride, pad)
     n, C, H_in, W_in = X.shape
@@ -157,7 +166,7 @@ def conv2d_forward(X: np.ndarray, W: np.ndarray, b: np.ndarray, *, stride: int =
     cols = im2col(X, R, stride, pad)                                # (C R R, n H_out W_out)
     Z = W.reshape(F, -1) @ cols                                     # (F, n H_out W_out)
     Z += b[:, None]
-    Z = np.ascontiguousarray(Z.reshape(F, n, H_out, W_out).transpose(1, 0, 2, 3))
+    Z = Z.reshape(F, n, H_out, W_out).transpose(1, 0, 2, 3)         # (n, F, H_out, W_out), a view
     return Z, (cols, X.shape, W, stride, pad)
 
 
@@ -168,20 +177,22 @@ def conv2d_backward(dZ: np.ndarray, cache, *, need_dX: bool = True):
         db = sum of dZ over i, y, x,    dW = dZ_mat cols^T,    dX = col2im(W_mat^T dZ_mat)
 
     with ``dZ_mat`` (F, n H_out W_out). ``need_dX=False`` skips dX (returned as None): the first layer's dX
-    is the gradient with respect to the images, which training does not use.
+    is the gradient with respect to the images, which training does not use. ``dX`` is a view laid out
+    channels first (C, n, H_in, W_in) in memory, as the forward pass's ``Z``.
     """
     cols, X_shape, W, stride, pad = cache
     n, C, H_in, W_in = X_shape
     F, _, R, _ = W.shape
     if dZ.ndim != 4 or dZ.shape[:2] != (n, F):
         raise ValueError(f"dZ has shape {dZ.shape}; expected ({n}, {F}, H_out, W_out), the shape of Z.")
-    dZ_mat = np.ascontiguousarray(dZ.transpose(1, 0, 2, 3)).reshape(F, -1)    # (F, n H_out W_out), a copy
+    dZ_mat = np.ascontiguousarray(dZ.transpose(1, 0, 2, 3)).reshape(F, -1)    # (F, n H_out W_out); no copy when
+                                                                               # dZ is laid out channels first
     db = dZ_mat.sum(axis=1)
     dW = (dZ_mat @ cols.T).reshape(W.shape)
     if not need_dX:
         return None, dW, db
     dcols = W.reshape(F, -1).T @ dZ_mat                             # (C R R, n H_out W_out)
-    return np.ascontiguousarray(col2im(dcols, X_shape, R, stride, pad)), dW, db
+    return col2im(dcols, X_shape, R, stride, pad), dW, db             # channels first in memory, as Z
 
 
 def _offsets(X: np.ndarray, size: int):
@@ -189,6 +200,46 @@ def _offsets(X: np.ndarray, size: int):
     order (r, t): view k holds entry k of every window."""
     H_out, W_out = X.shape[2] // size, X.shape[3] // size
     return [X[:, :, r : size * H_out : size, t : size * W_out : size] for r in range(size) for t in range(size)]
+
+
+def _row_pairs(X: np.ndarray):
+    """The top and bottom rows of every 2 x 2 window of ``X`` (n, C, H, W), cropped to whole windows: two views
+    (n, C, H // 2, 2 (W // 2)), each row read along contiguous memory."""
+    H_out, W_out = X.shape[2] // 2, X.shape[3] // 2
+    pairs = X[:, :, : 2 * H_out, : 2 * W_out].reshape(X.shape[0], X.shape[1], H_out, 2, 2 * W_out)
+    return pairs[:, :, :, 0], pairs[:, :, :, 1]
+
+
+def _maxpool2_forward(X: np.ndarray):
+    """2 x 2 max pooling in two pairwise steps: the larger of each window's two rows, column by column
+    (``top``: the top one is, ties included), then the larger of the two columns of that (``left``).
+    Among tied entries this picks the first maximum in column order; ``argmax`` (reading order) picks the
+    top-right one instead of the bottom-left one when both and not the top-left are maxima: ``left`` is
+    cleared there, so the gradient goes where the general loop sends it."""
+    upper, lower = _row_pairs(X)
+    top = upper >= lower                                            # (n, C, H_out, 2 W_out)
+    rows_max = np.maximum(upper, lower)
+    left = rows_max[..., 0::2] >= rows_max[..., 1::2]               # (n, C, H_out, W_out)
+    A = np.maximum(rows_max[..., 0::2], rows_max[..., 1::2])
+    left &= top[..., 0::2] | (upper[..., 1::2] != A)                # the top-right maximum comes before the bottom-left
+    return A, (X.shape, (top, left), 2)
+
+
+def _maxpool2_backward(dA: np.ndarray, shape: tuple, top: np.ndarray, left: np.ndarray) -> np.ndarray:
+    """The backward pass of :func:`_maxpool2_forward`, its two steps in reverse: ``dA`` goes to the left or right
+    column of the window (``left``), then to the top or bottom row of that column (``top``). The rest of a
+    gradient after the first share (``d - d * mask``) is exactly ``d`` or 0. ``dX`` is laid out channels first
+    (C, n, H, W) in memory, as :func:`conv2d_backward` reads it."""
+    n, C, H, W = shape
+    H_out, W_out = dA.shape[2:]
+    d_rows = np.empty((n, C, H_out, 2 * W_out), dtype=dA.dtype)
+    np.multiply(dA, left, out=d_rows[..., 0::2])
+    np.subtract(dA, d_rows[..., 0::2], out=d_rows[..., 1::2])
+    dX = (np.empty if (H, W) == (2 * H_out, 2 * W_out) else np.zeros)((C, n, H, W), dtype=dA.dtype).transpose(1, 0, 2, 3)
+    upper, lower = _row_pairs(dX)
+    np.multiply(d_rows, top, out=upper)
+    np.subtract(d_rows, upper, out=lower)
+    return dX
 
 
 def maxpool_forward(X: np.ndarray, *, size: int = 2):
@@ -200,13 +251,16 @@ def maxpool_forward(X: np.ndarray, *, size: int = 2):
     One loop over the size^2 offsets of a window, each a strided view of all windows at once. Returns
     ``(A, cache)``; the cache ``(X.shape, first, size)`` keeps, for each offset k (0 .. size^2 - 1, in reading
     order), the boolean map ``first[k]`` (n, C, H_out, W_out) of the windows whose first maximum is entry k,
-    the entry ``argmax`` would pick.
+    the entry ``argmax`` would pick. ``size=2`` (every network here) takes a faster path with the same result
+    and the same gradient, :func:`_maxpool2_forward` (its cache holds two maps, ``(top, left)``).
     """
     X = _check_images(X, "maxpool")
     if int(size) != size or size < 1:
         raise ValueError(f"size={size}; expected a window of at least 1 pixel, e.g. 2.")
     if X.shape[2] < size or X.shape[3] < size:
         raise ValueError(f"X has {X.shape[2]}x{X.shape[3]} pixels, fewer than one {size}x{size} window; use a smaller size.")
+    if size == 2:
+        return _maxpool2_forward(X)
     views = _offsets(X, size)
     A = views[0].copy()
     for view in views[1:]:
@@ -227,8 +281,11 @@ def maxpool_backward(dA: np.ndarray, cache) -> np.ndarray:
     and the rows and columns beyond the last window, get 0.
     """
     shape, first, size = cache
-    if dA.shape != first[0].shape:
-        raise ValueError(f"dA has shape {dA.shape}; expected {first[0].shape}, the shape of A.")
+    expected = first[-1].shape
+    if dA.shape != expected:
+        raise ValueError(f"dA has shape {dA.shape}; expected {expected}, the shape of A.")
+    if size == 2:
+        return _maxpool2_backward(dA, shape, *first)
     dX = np.zeros(shape, dtype=dA.dtype)
     for view, is_first in zip(_offsets(dX, size), first):
         np.multiply(dA, is_first, out=view)

@@ -202,46 +202,6 @@ def _offsets(X: np.ndarray, size: int):
     return [X[:, :, r : size * H_out : size, t : size * W_out : size] for r in range(size) for t in range(size)]
 
 
-def _row_pairs(X: np.ndarray):
-    """The top and bottom rows of every 2 x 2 window of ``X`` (n, C, H, W), cropped to whole windows: two views
-    (n, C, H // 2, 2 (W // 2)), each row read along contiguous memory."""
-    H_out, W_out = X.shape[2] // 2, X.shape[3] // 2
-    pairs = X[:, :, : 2 * H_out, : 2 * W_out].reshape(X.shape[0], X.shape[1], H_out, 2, 2 * W_out)
-    return pairs[:, :, :, 0], pairs[:, :, :, 1]
-
-
-def _maxpool2_forward(X: np.ndarray):
-    """2 x 2 max pooling in two pairwise steps: the larger of each window's two rows, column by column
-    (``top``: the top one is, ties included), then the larger of the two columns of that (``left``).
-    Among tied entries this picks the first maximum in column order; ``argmax`` (reading order) picks the
-    top-right one instead of the bottom-left one when both and not the top-left are maxima: ``left`` is
-    cleared there, so the gradient goes where the general loop sends it."""
-    upper, lower = _row_pairs(X)
-    top = upper >= lower                                            # (n, C, H_out, 2 W_out)
-    rows_max = np.maximum(upper, lower)
-    left = rows_max[..., 0::2] >= rows_max[..., 1::2]               # (n, C, H_out, W_out)
-    A = np.maximum(rows_max[..., 0::2], rows_max[..., 1::2])
-    left &= top[..., 0::2] | (upper[..., 1::2] != A)                # the top-right maximum comes before the bottom-left
-    return A, (X.shape, (top, left), 2)
-
-
-def _maxpool2_backward(dA: np.ndarray, shape: tuple, top: np.ndarray, left: np.ndarray) -> np.ndarray:
-    """The backward pass of :func:`_maxpool2_forward`, its two steps in reverse: ``dA`` goes to the left or right
-    column of the window (``left``), then to the top or bottom row of that column (``top``). The rest of a
-    gradient after the first share (``d - d * mask``) is exactly ``d`` or 0. ``dX`` is laid out channels first
-    (C, n, H, W) in memory, as :func:`conv2d_backward` reads it."""
-    n, C, H, W = shape
-    H_out, W_out = dA.shape[2:]
-    d_rows = np.empty((n, C, H_out, 2 * W_out), dtype=dA.dtype)
-    np.multiply(dA, left, out=d_rows[..., 0::2])
-    np.subtract(dA, d_rows[..., 0::2], out=d_rows[..., 1::2])
-    dX = (np.empty if (H, W) == (2 * H_out, 2 * W_out) else np.zeros)((C, n, H, W), dtype=dA.dtype).transpose(1, 0, 2, 3)
-    upper, lower = _row_pairs(dX)
-    np.multiply(d_rows, top, out=upper)
-    np.subtract(d_rows, upper, out=lower)
-    return dX
-
-
 def maxpool_forward(X: np.ndarray, *, size: int = 2):
     """Max pooling over ``size`` x ``size`` windows, stride ``size``: ``X`` (n, C, H_in, W_in) ->
     ``A`` (n, C, H_in // size, W_in // size).
@@ -251,16 +211,13 @@ def maxpool_forward(X: np.ndarray, *, size: int = 2):
     One loop over the size^2 offsets of a window, each a strided view of all windows at once. Returns
     ``(A, cache)``; the cache ``(X.shape, first, size)`` keeps, for each offset k (0 .. size^2 - 1, in reading
     order), the boolean map ``first[k]`` (n, C, H_out, W_out) of the windows whose first maximum is entry k,
-    the entry ``argmax`` would pick. ``size=2`` (every network here) takes a faster path with the same result
-    and the same gradient, :func:`_maxpool2_forward` (its cache holds two maps, ``(top, left)``).
+    the entry ``argmax`` would pick.
     """
     X = _check_images(X, "maxpool")
     if int(size) != size or size < 1:
         raise ValueError(f"size={size}; expected a window of at least 1 pixel, e.g. 2.")
     if X.shape[2] < size or X.shape[3] < size:
         raise ValueError(f"X has {X.shape[2]}x{X.shape[3]} pixels, fewer than one {size}x{size} window; use a smaller size.")
-    if size == 2:
-        return _maxpool2_forward(X)
     views = _offsets(X, size)
     A = views[0].copy()
     for view in views[1:]:
@@ -278,15 +235,15 @@ def maxpool_backward(dA: np.ndarray, cache) -> np.ndarray:
     """Gradient of max pooling: ``dA`` (n, C, H_out, W_out) -> ``dX`` (n, C, H_in, W_in).
 
     Each ``dA[i, c, y, x]`` goes to the entry of its window that was the (first) maximum; every other entry,
-    and the rows and columns beyond the last window, get 0.
+    and the rows and columns beyond the last window, get 0. ``dX`` is laid out channels first (C, n, H_in, W_in)
+    in memory, the order :func:`conv2d_backward` reads its ``dZ`` in (no reordering copy there).
     """
     shape, first, size = cache
-    expected = first[-1].shape
-    if dA.shape != expected:
-        raise ValueError(f"dA has shape {dA.shape}; expected {expected}, the shape of A.")
-    if size == 2:
-        return _maxpool2_backward(dA, shape, *first)
-    dX = np.zeros(shape, dtype=dA.dtype)
+    if dA.shape != first[0].shape:
+        raise ValueError(f"dA has shape {dA.shape}; expected {first[0].shape}, the shape of A.")
+    n, C, H, W = shape
+    whole = H % size == 0 and W % size == 0                # then every entry is in one window: no zeros needed
+    dX = (np.empty if whole else np.zeros)((C, n, H, W), dtype=dA.dtype).transpose(1, 0, 2, 3)
     for view, is_first in zip(_offsets(dX, size), first):
         np.multiply(dA, is_first, out=view)
     return dX

@@ -219,8 +219,8 @@ def maxpool_forward(X: np.ndarray, *, size: int = 2):
     if X.shape[2] < size or X.shape[3] < size:
         raise ValueError(f"X has {X.shape[2]}x{X.shape[3]} pixels, fewer than one {size}x{size} window; use a smaller size.")
     views = _offsets(X, size)
-    A = views[0].copy()
-    for view in views[1:]:
+    A = np.maximum(views[0], views[1]) if size > 1 else views[0].copy()
+    for view in views[2:]:
         np.maximum(A, view, out=A)
     first, taken = [], np.zeros(A.shape, dtype=bool)
     for view in views[:-1]:

@@ -85,6 +85,27 @@ def _check_conv(X, W, b, stride, pad):
     return X, W, b
 
 
+def channels_first(shape: tuple, dtype, fill=None) -> np.ndarray:
+    """A new array of ``shape`` (n, C, H, W), laid out channels first (C, n, H, W) in memory, as
+    :func:`conv2d_forward` returns Z: the layers after a convolution keep that layout (their outputs too), so
+    the next im2col and the backward pass's ``dZ_mat`` read whole rows and nothing is reordered. Empty, or
+    filled with ``fill``."""
+    n, C, H, W = shape
+    out = np.empty((C, n, H, W), dtype=dtype).transpose(1, 0, 2, 3)
+    if fill is not None:
+        out.fill(fill)
+    return out
+
+
+def as_channels_first(X: np.ndarray) -> np.ndarray:
+    """``X`` (n, C, H, W) itself when it is laid out channels first in memory, else a copy that is."""
+    if X.strides[1] >= X.strides[0]:
+        return X
+    out = channels_first(X.shape, X.dtype)
+    out[...] = X
+    return out
+
+
 def pad_images(X: np.ndarray, pad: int) -> np.ndarray:
     """``X`` (n, C, H, W) with ``pad`` zeros added on each side of every map: (n, C, H + 2P, W + 2P), laid out
     channels first (C, n, H + 2P, W + 2P) in memory, the order :func:`im2col` reads. ``pad=0`` returns ``X``
@@ -92,9 +113,9 @@ def pad_images(X: np.ndarray, pad: int) -> np.ndarray:
     if not pad:
         return X
     n, C, H, W = X.shape
-    Xp = np.zeros((C, n, H + 2 * pad, W + 2 * pad), dtype=X.dtype)      # one zeroed buffer, then the maps into it
-    Xp[:, :, pad : pad + H, pad : pad + W] = X.transpose(1, 0, 2, 3)
-    return Xp.transpose(1, 0, 2, 3)
+    Xp = channels_first((n, C, H + 2 * pad, W + 2 * pad), X.dtype, fill=0)    # one zeroed buffer, the maps into it
+    Xp[:, :, pad : pad + H, pad : pad + W] = X
+    return Xp
 
 
 def crop_images(Xp: np.ndarray, pad: int) -> np.ndarray:
@@ -219,12 +240,14 @@ def maxpool_forward(X: np.ndarray, *, size: int = 2):
     if X.shape[2] < size or X.shape[3] < size:
         raise ValueError(f"X has {X.shape[2]}x{X.shape[3]} pixels, fewer than one {size}x{size} window; use a smaller size.")
     views = _offsets(X, size)
-    A = np.maximum(views[0], views[1]) if size > 1 else views[0].copy()
-    for view in views[2:]:
+    A = channels_first(views[0].shape, X.dtype)                     # (n, C, H_out, W_out), channels first
+    np.copyto(A, views[0])
+    for view in views[1:]:
         np.maximum(A, view, out=A)
-    first, taken = [], np.zeros(A.shape, dtype=bool)
+    first, taken = [], channels_first(A.shape, bool, fill=False)
     for view in views[:-1]:
-        is_first = (view == A) & ~taken         # a maximum, and no earlier entry of its window was one
+        is_first = np.equal(view, A, out=channels_first(A.shape, bool))
+        is_first &= ~taken                      # a maximum, and no earlier entry of its window was one
         first.append(is_first)
         taken |= is_first
     first.append(~taken)
@@ -236,14 +259,14 @@ def maxpool_backward(dA: np.ndarray, cache) -> np.ndarray:
 
     Each ``dA[i, c, y, x]`` goes to the entry of its window that was the (first) maximum; every other entry,
     and the rows and columns beyond the last window, get 0. ``dX`` is laid out channels first (C, n, H_in, W_in)
-    in memory, the order :func:`conv2d_backward` reads its ``dZ`` in (no reordering copy there).
+    in memory (:func:`channels_first`), the order :func:`conv2d_backward` reads its ``dZ`` in.
     """
     shape, first, size = cache
     if dA.shape != first[0].shape:
         raise ValueError(f"dA has shape {dA.shape}; expected {first[0].shape}, the shape of A.")
-    n, C, H, W = shape
-    whole = H % size == 0 and W % size == 0                # then every entry is in one window: no zeros needed
-    dX = (np.empty if whole else np.zeros)((C, n, H, W), dtype=dA.dtype).transpose(1, 0, 2, 3)
+    whole = shape[2] % size == 0 and shape[3] % size == 0     # then every entry is in one window: no zeros needed
+    dX = channels_first(shape, dA.dtype, fill=None if whole else 0)
+    dA = as_channels_first(dA)                  # the layout of the masks: the loop below reads whole rows
     for view, is_first in zip(_offsets(dX, size), first):
         np.multiply(dA, is_first, out=view)
     return dX

@@ -205,8 +205,10 @@ def running_averages(running_mean, running_var, cache, momentum: float = 0.9):
 
 def _per_channel_sum(x: np.ndarray) -> np.ndarray:
     """The sum of images ``x`` (n, C, H, W) over n, H and W: (C,). Each map's sum runs along contiguous memory
-    (float32 pairwise summation), then the n maps' sums are added."""
-    return x.reshape(x.shape[0], x.shape[1], -1).sum(axis=2).sum(axis=0)
+    (float32 pairwise summation), then the n maps' sums are added in order (the same bits for a channels-first
+    ``x`` as for a contiguous one)."""
+    map_sums = x.reshape(x.shape[0], x.shape[1], -1).sum(axis=2)      # (n, C)
+    return np.ascontiguousarray(map_sums).sum(axis=0)    # the n sums added one after the other, whatever x's layout
 
 
 def _per_channel(v: np.ndarray) -> np.ndarray:

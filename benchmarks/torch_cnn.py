@@ -1,5 +1,6 @@
 """One epoch of ``--recipe cnn``'s network in NumPy (nn_helpers) and the same network in PyTorch on the CPU,
-back to back in one run: both times and their ratio (the goal: NumPy at most 2x PyTorch's time).
+back to back in one run: both times and their ratio (the goal, issue 30: NumPy at most 1.5x PyTorch's time, on
+the CPU it runs on).
 
     /tmp/torchvenv/bin/python benchmarks/torch_cnn.py                        # about 2-3 minutes on 2 cores
     /tmp/torchvenv/bin/python benchmarks/torch_cnn.py --threads 1 --append   # one core each, a run added to the JSON
@@ -7,7 +8,7 @@ back to back in one run: both times and their ratio (the goal: NumPy at most 2x 
 torch is not a dependency of the project: install it into a venv of its own, with nn_helpers beside it:
 
     python3 -m venv /tmp/torchvenv
-    /tmp/torchvenv/bin/pip install torch numpy threadpoolctl      # or a torch CPU wheel file
+    /tmp/torchvenv/bin/pip install torch==2.13.0 numpy threadpoolctl   # or a torch CPU wheel file
     /tmp/torchvenv/bin/pip install --no-deps -e .
 
 The same work on both sides: conv 32 3x3 (padding 1), 2x2 max pool, ReLU, conv 64 3x3, pool, ReLU, dense 128,
@@ -140,7 +141,7 @@ def main(argv=None) -> int:
           f"(loss {theirs['running_loss']:.4f}; {theirs['threads']})", flush=True)
     ratio = {k: ours[k] / theirs[k] for k in ("wall_seconds", "cpu_seconds")}
     print(f"ratio nn_helpers / PyTorch: {ratio['wall_seconds']:.2f} (wall), {ratio['cpu_seconds']:.2f} (CPU); "
-          f"goal <= 2", flush=True)
+          f"goal <= 1.5", flush=True)
     run = {"machine": {"platform": platform.platform(), "cores": os.cpu_count(), "loadavg_at_start": load_avg,
                         **{k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
                                                           "OMP_WAIT_POLICY")}},

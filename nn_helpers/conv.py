@@ -85,10 +85,37 @@ def _check_conv(X, W, b, stride, pad):
     return X, W, b
 
 
+def channels_first(shape: tuple, dtype, fill=None) -> np.ndarray:
+    """A new array of ``shape`` (n, C, H, W), laid out channels first (C, n, H, W) in memory, as
+    :func:`conv2d_forward` returns Z: the layers after a convolution keep that layout (their outputs too), so
+    the next im2col and the backward pass's ``dZ_mat`` read whole rows and nothing is reordered. Empty, or
+    filled with ``fill``."""
+    n, C, H, W = shape
+    out = np.empty((C, n, H, W), dtype=dtype).transpose(1, 0, 2, 3)
+    if fill is not None:
+        out.fill(fill)
+    return out
+
+
+def as_channels_first(X: np.ndarray) -> np.ndarray:
+    """``X`` (n, C, H, W) itself when it is laid out channels first in memory, else a copy that is."""
+    if X.strides[1] >= X.strides[0]:
+        return X
+    out = channels_first(X.shape, X.dtype)
+    out[...] = X
+    return out
+
+
 def pad_images(X: np.ndarray, pad: int) -> np.ndarray:
-    """``X`` (n, C, H, W) with ``pad`` zeros added on each side of every map: (n, C, H + 2P, W + 2P).
-    ``pad=0`` returns ``X`` itself (no copy)."""
-    return np.pad(X, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else X
+    """``X`` (n, C, H, W) with ``pad`` zeros added on each side of every map: (n, C, H + 2P, W + 2P), laid out
+    channels first (C, n, H + 2P, W + 2P) in memory, the order :func:`im2col` reads. ``pad=0`` returns ``X``
+    itself (no copy)."""
+    if not pad:
+        return X
+    n, C, H, W = X.shape
+    Xp = channels_first((n, C, H + 2 * pad, W + 2 * pad), X.dtype, fill=0)    # one zeroed buffer, the maps into it
+    Xp[:, :, pad : pad + H, pad : pad + W] = X
+    return Xp
 
 
 def crop_images(Xp: np.ndarray, pad: int) -> np.ndarray:
@@ -109,7 +136,8 @@ def im2col(X: np.ndarray, R: int, stride: int = 1, pad: int = 0) -> np.ndarray:
     Xp = pad_images(X, pad)
     n, C, H, W = Xp.shape
     H_out, W_out = (H - R) // stride + 1, (W - R) // stride + 1
-    channels_first = Xp.transpose(1, 0, 2, 3)                              # (C, n, H, W), a view
+    channels_first = Xp.transpose(1, 0, 2, 3)                              # (C, n, H, W), a view (contiguous
+                                                                           # after pad_images)
     cols = np.empty((C, R, R, n, H_out, W_out), dtype=Xp.dtype)
     for r in range(R):
         for s in range(R):
@@ -148,7 +176,9 @@ def conv2d_forward(X: np.ndarray, W: np.ndarray, b: np.ndarray, *, stride: int =
     As one matrix product: ``Z_mat = W_mat cols + b`` with ``W_mat = W.reshape(F, C R R)`` and ``cols``
     (C R R, n H_out W_out) the windows of Xp (see :func:`im2col`).
     Returns ``(Z, cache)``; the cache ``(cols, X.shape, W, stride, pad)`` holds what
-    :func:`conv2d_backward` needs.
+    :func:`conv2d_backward` needs. ``Z`` is ``Z_mat`` read as (n, F, H_out, W_out), a view laid out channels
+    first (F, n, H_out, W_out) in memory: NumPy's element-wise operations and the next im2col read it as fast
+    as a contiguous array, and no copy is made to reorder it.
     """
     X, W, b = _check_conv(X, W, b, stride, pad)
     n, C, H_in, W_in = X.shape
@@ -157,7 +187,7 @@ def conv2d_forward(X: np.ndarray, W: np.ndarray, b: np.ndarray, *, stride: int =
     cols = im2col(X, R, stride, pad)                                # (C R R, n H_out W_out)
     Z = W.reshape(F, -1) @ cols                                     # (F, n H_out W_out)
     Z += b[:, None]
-    Z = np.ascontiguousarray(Z.reshape(F, n, H_out, W_out).transpose(1, 0, 2, 3))
+    Z = Z.reshape(F, n, H_out, W_out).transpose(1, 0, 2, 3)         # (n, F, H_out, W_out), a view
     return Z, (cols, X.shape, W, stride, pad)
 
 
@@ -168,20 +198,22 @@ def conv2d_backward(dZ: np.ndarray, cache, *, need_dX: bool = True):
         db = sum of dZ over i, y, x,    dW = dZ_mat cols^T,    dX = col2im(W_mat^T dZ_mat)
 
     with ``dZ_mat`` (F, n H_out W_out). ``need_dX=False`` skips dX (returned as None): the first layer's dX
-    is the gradient with respect to the images, which training does not use.
+    is the gradient with respect to the images, which training does not use. ``dX`` is a view laid out
+    channels first (C, n, H_in, W_in) in memory, as the forward pass's ``Z``.
     """
     cols, X_shape, W, stride, pad = cache
     n, C, H_in, W_in = X_shape
     F, _, R, _ = W.shape
     if dZ.ndim != 4 or dZ.shape[:2] != (n, F):
         raise ValueError(f"dZ has shape {dZ.shape}; expected ({n}, {F}, H_out, W_out), the shape of Z.")
-    dZ_mat = np.ascontiguousarray(dZ.transpose(1, 0, 2, 3)).reshape(F, -1)    # (F, n H_out W_out), a copy
+    dZ_mat = np.ascontiguousarray(dZ.transpose(1, 0, 2, 3)).reshape(F, -1)    # (F, n H_out W_out); no copy when
+                                                                               # dZ is laid out channels first
     db = dZ_mat.sum(axis=1)
     dW = (dZ_mat @ cols.T).reshape(W.shape)
     if not need_dX:
         return None, dW, db
     dcols = W.reshape(F, -1).T @ dZ_mat                             # (C R R, n H_out W_out)
-    return np.ascontiguousarray(col2im(dcols, X_shape, R, stride, pad)), dW, db
+    return col2im(dcols, X_shape, R, stride, pad), dW, db             # channels first in memory, as Z
 
 
 def _offsets(X: np.ndarray, size: int):
@@ -208,12 +240,14 @@ def maxpool_forward(X: np.ndarray, *, size: int = 2):
     if X.shape[2] < size or X.shape[3] < size:
         raise ValueError(f"X has {X.shape[2]}x{X.shape[3]} pixels, fewer than one {size}x{size} window; use a smaller size.")
     views = _offsets(X, size)
-    A = views[0].copy()
+    A = channels_first(views[0].shape, X.dtype)                     # (n, C, H_out, W_out), channels first
+    np.copyto(A, views[0])
     for view in views[1:]:
         np.maximum(A, view, out=A)
-    first, taken = [], np.zeros(A.shape, dtype=bool)
+    first, taken = [], channels_first(A.shape, bool, fill=False)
     for view in views[:-1]:
-        is_first = (view == A) & ~taken         # a maximum, and no earlier entry of its window was one
+        is_first = np.equal(view, A, out=channels_first(A.shape, bool))
+        is_first &= ~taken                      # a maximum, and no earlier entry of its window was one
         first.append(is_first)
         taken |= is_first
     first.append(~taken)
@@ -224,12 +258,15 @@ def maxpool_backward(dA: np.ndarray, cache) -> np.ndarray:
     """Gradient of max pooling: ``dA`` (n, C, H_out, W_out) -> ``dX`` (n, C, H_in, W_in).
 
     Each ``dA[i, c, y, x]`` goes to the entry of its window that was the (first) maximum; every other entry,
-    and the rows and columns beyond the last window, get 0.
+    and the rows and columns beyond the last window, get 0. ``dX`` is laid out channels first (C, n, H_in, W_in)
+    in memory (:func:`channels_first`), the order :func:`conv2d_backward` reads its ``dZ`` in.
     """
     shape, first, size = cache
     if dA.shape != first[0].shape:
         raise ValueError(f"dA has shape {dA.shape}; expected {first[0].shape}, the shape of A.")
-    dX = np.zeros(shape, dtype=dA.dtype)
+    whole = shape[2] % size == 0 and shape[3] % size == 0     # then every entry is in one window: no zeros needed
+    dX = channels_first(shape, dA.dtype, fill=None if whole else 0)
+    dA = as_channels_first(dA)                  # the layout of the masks: the loop below reads whole rows
     for view, is_first in zip(_offsets(dX, size), first):
         np.multiply(dA, is_first, out=view)
     return dX

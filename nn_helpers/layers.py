@@ -78,8 +78,11 @@ def activation_forward(x: np.ndarray, name: str = "relu"):
 
 
 def activation_backward(dout: np.ndarray, cache) -> np.ndarray:
-    """``dx = dout g'(x)``, the shape of ``x``."""
+    """``dx = dout g'(x)``, the shape of ``x``. For ReLU, g'(x) = [x > 0] multiplies as a boolean (the same
+    values as the float 0s and 1s of ``relu_grad``, one pass over the maps fewer)."""
     x, name = cache
+    if name == "relu":
+        return dout * (x > 0)
     return dout * get_activation(name)[1](x)
 
 
@@ -202,8 +205,10 @@ def running_averages(running_mean, running_var, cache, momentum: float = 0.9):
 
 def _per_channel_sum(x: np.ndarray) -> np.ndarray:
     """The sum of images ``x`` (n, C, H, W) over n, H and W: (C,). Each map's sum runs along contiguous memory
-    (float32 pairwise summation), then the n maps' sums are added."""
-    return x.reshape(x.shape[0], x.shape[1], -1).sum(axis=2).sum(axis=0)
+    (float32 pairwise summation), then the n maps' sums are added in order (the same bits for a channels-first
+    ``x`` as for a contiguous one)."""
+    map_sums = x.reshape(x.shape[0], x.shape[1], -1).sum(axis=2)      # (n, C)
+    return np.ascontiguousarray(map_sums).sum(axis=0)    # the n sums added one after the other, whatever x's layout
 
 
 def _per_channel(v: np.ndarray) -> np.ndarray:
@@ -222,16 +227,18 @@ def spatial_batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray
     if train:
         mean = _per_channel_sum(x) / m
         xc = x - _per_channel(mean)
-        var = _per_channel_sum(xc * xc) / m
+        out = np.square(xc)                                  # a scratch array, reused for the output below
+        var = _per_channel_sum(out) / m
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch norm in evaluation mode needs running_mean and running_var.")
         mean, var = running_mean, running_var
         xc = x - _per_channel(mean)
+        out = np.empty_like(xc)
     inv_std = 1 / np.sqrt(var + eps)
     xhat = xc
     xhat *= _per_channel(inv_std.astype(x.dtype))
-    out = xhat * _per_channel(gamma)
+    np.multiply(xhat, _per_channel(gamma), out=out)
     out += _per_channel(beta)
     return out, {"xhat": xhat, "gamma": gamma, "inv_std": inv_std, "mean": mean, "var": var, "train": train,
                  "shape": x.shape, "count": m}

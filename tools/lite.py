@@ -86,8 +86,8 @@ OUTPUT_README = """# output
 What the notebooks write (`../output/` in their code): notebook 06's model and steps, 01's CSV files.
 It is kept in this browser's storage for this site, with your notebooks and `my_network.py`.
 
-The site comes with `model.npz` (06's final recipe) and `cnn_small.npz` (the small CNN of 09, for the
-playground), trained when the site was built, so that 07, 08, 09 and the playground start at once.
+The site comes with `model.npz` (06's final recipe), `steps.json` (06's table of steps, when 06 had run)
+and `cnn_small.npz` (the small CNN of 09, for the playground), made when the site was built, so that 07, 08, 09 and the playground start at once.
 Running 06 here replaces `model.npz` with the network you trained.
 """
 
@@ -294,6 +294,15 @@ def add_models(folder: Path) -> None:
             source.parent.mkdir(exist_ok=True)
         make(source)  # loads it, or trains and saves it
         shutil.copyfile(source, folder / name)
+    # 06's table of its steps, which 07 reads (without it 07 trains every step again): when 06 has run here.
+    # Only with the model of the same run: 07 asserts that the saved network is the table's last step.
+    steps = ROOT / "output" / "steps.json"
+    rows = json.loads(steps.read_text(encoding="utf-8")) if steps.exists() else []
+    if rows and round(rows[-1]["test_acc"], 4) == recipes.final_model(folder / "model.npz")[1].get("test_accuracy"):
+        shutil.copyfile(steps, folder / steps.name)
+    else:
+        step("output/steps.json is missing or not from the run that saved output/model.npz (run notebook 06): "
+             "07 will train 06's steps in the browser")
 
 
 # The site

@@ -302,7 +302,7 @@ def playground_panels(learner):
     pad (ipycanvas, as in notebook 09) read by the MLP and the CNN, a move of the convolution panel and one
     of the deep network panel (notebook 13's, which retrains its network): each redraws its figure, and the
     seconds per move are printed and recorded."""
-    from browser_helpers import draw_stroke, panel, press_on_slider, readout
+    from browser_helpers import draw_stroke, panel, readout, type_into_slider
 
     page, moves = learner.page, {}
     softmax_explorer_slider(learner)
@@ -315,7 +315,7 @@ def playground_panels(learner):
     expect(pad.locator(".nn-prediction")).to_have_text("1")
     conv = panel(page, "convolution-explorer")
     expect(readout(conv)).to_contain_text("a 26x26 feature map")
-    moves["convolution stride"] = timed_move(conv, lambda: press_on_slider(conv, "stride S", "ArrowRight"),
+    moves["convolution stride"] = timed_move(conv, lambda: type_into_slider(conv, "stride S", 2),
                                              "a 13x13 feature map")
     deep = panel(page, "deep-explorer")
     expect(readout(deep)).to_contain_text("20 hidden layers (plain, no normalization)")

@@ -87,7 +87,8 @@ What the notebooks write (`../output/` in their code): notebook 06's model and s
 It is kept in this browser's storage for this site, with your notebooks and `my_network.py`.
 
 The site comes with `model.npz` (06's final recipe), `steps.json` (06's table of steps, when 06 had run)
-and `cnn_small.npz` (the small CNN of 09, for the playground), made when the site was built, so that 07, 08, 09 and the playground start at once.
+and `cnn_small.npz` (the small CNN of 09, for the playground), made when the site was built, so that 07, 08,
+09 and the playground load them instead of training them here first.
 Running 06 here replaces `model.npz` with the network you trained.
 """
 

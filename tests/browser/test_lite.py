@@ -208,6 +208,8 @@ def test_the_site_holds_the_series(site_url):
         assert all(not c.get("outputs") for c in copy["cells"] if c["cell_type"] == "code"), src.name
     assert len(list((SITE / "files" / "data" / "mnist").glob("*.gz"))) == 4
     assert list((SITE / "pypi").glob("nn_helpers-*.whl")), "the project's wheel is missing"
+    # 06's network and the small CNN, which 07-09 and the playground load instead of training them first
+    assert {p.name for p in (SITE / "files" / "output").glob("*.npz")} == {"model.npz", "cnn_small.npz"}
 
 
 def test_notebooks_run_in_the_browser(fenced_browser, site_url, request):

@@ -5,9 +5,10 @@
     python -m http.server -d build/lite      # then open http://localhost:8000/lab/index.html
 
 The site holds the notebooks (without outputs: they are there to be run), NOTATION.md, the bundled MNIST
-(data/mnist), the project's own wheel and the pure-Python wheels it needs (for piplite), and Pyodide: its
-runtime and its WebAssembly builds of NumPy, pandas, matplotlib and what they depend on. The site needs no
-other host when it runs; every file comes from this folder.
+(data/mnist), 06's final model and 09's small CNN in output/ (see add_models), the project's own wheel and
+the pure-Python wheels it needs (for piplite), and Pyodide: its runtime and its WebAssembly builds of NumPy,
+pandas, matplotlib and what they depend on. The site needs no other host when it runs; every file comes from
+this folder.
 
 Where the pieces come from, and how each is checked:
 - Pyodide's runtime (pyodide.asm.wasm, python_stdlib.zip, ...) and its ``pyodide-lock.json``: npm's
@@ -84,6 +85,11 @@ OUTPUT_README = """# output
 
 What the notebooks write (`../output/` in their code): notebook 06's model and steps, 01's CSV files.
 It is kept in this browser's storage for this site, with your notebooks and `my_network.py`.
+
+The site comes with `model.npz` (06's final recipe), `steps.json` (06's table of steps, when 06 had run)
+and `cnn_small.npz` (the small CNN of 09, for the playground), made when the site was built, so that 07, 08,
+09 and the playground load them instead of training them here first.
+Running 06 here replaces `model.npz` with the network you trained.
 """
 
 
@@ -272,7 +278,32 @@ def add_contents(lite: Path) -> Path:
     # does not list would first be made as "Untitled Folder" and renamed.
     (files / "output").mkdir()
     (files / "output" / "README.md").write_text(OUTPUT_README, encoding="utf-8")
+    add_models(files / "output")
     return files
+
+
+def add_models(folder: Path) -> None:
+    """06's final model and 09's small CNN, which 07-09 and the playground load (``recipes.final_model``,
+    ``recipes.small_cnn``): from this checkout's output/, trained here first if missing (as the notebooks'
+    own fallback does). Trained in the browser instead they would take 10-20 minutes (one thread, no BLAS)."""
+    from nn_helpers import recipes  # the .venv's editable install of this checkout
+
+    for name, make in (("model.npz", recipes.final_model), ("cnn_small.npz", recipes.small_cnn)):
+        source = ROOT / "output" / name
+        if not source.exists():
+            step(f"output/{name} is missing: training it ({make.__name__}, a minute at most)")
+            source.parent.mkdir(exist_ok=True)
+        make(source)  # loads it, or trains and saves it
+        shutil.copyfile(source, folder / name)
+    # 06's table of its steps, which 07 reads (without it 07 trains every step again): when 06 has run here.
+    # Only with the model of the same run: 07 asserts that the saved network is the table's last step.
+    steps = ROOT / "output" / "steps.json"
+    rows = json.loads(steps.read_text(encoding="utf-8")) if steps.exists() else []
+    if rows and round(rows[-1]["test_acc"], 4) == recipes.final_model(folder / "model.npz")[1].get("test_accuracy"):
+        shutil.copyfile(steps, folder / steps.name)
+    else:
+        step("output/steps.json is missing or not from the run that saved output/model.npz (run notebook 06): "
+             "07 will train 06's steps in the browser")
 
 
 # The site

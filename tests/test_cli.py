@@ -8,6 +8,21 @@ import nn_helpers as nn
 from nn_helpers.cli import DEFAULTS, main
 
 
+@pytest.fixture
+def small_split(monkeypatch):
+    """The CLI on a slice of MNIST (3,000 training images, at most 500 held out, 1,000 test images), so an
+    epoch (a CNN's too) takes a second or two; the rest of cmd_train runs as it does on the whole set. For
+    every test but the one whose accuracy needs the whole set (test_train_then_evaluate)."""
+    import nn_helpers.cli as cli
+    from nn_helpers import recipes
+
+    def small(n_val=5000, seed=0, data_dir=None):
+        X, y, X_val, y_val, X_test, y_test = recipes.load_split(min(n_val, 500), seed, data_dir)
+        return X[:3000], y[:3000], X_val, y_val, X_test[:1000], y_test[:1000]
+
+    monkeypatch.setattr(cli, "load_split", small)
+
+
 def test_train_then_evaluate(tmp_path, capsys):
     model = tmp_path / "small.npz"
     code = main(["train", "--hidden", "32", "--epochs", "2", "--val", "1000", "--no-progress",
@@ -25,7 +40,7 @@ def test_train_then_evaluate(tmp_path, capsys):
     assert out.count("\n") >= 12 and "digit  accuracy  precision  images" in out
 
 
-def test_diverging_learning_rate_exits_with_a_message(capsys):
+def test_diverging_learning_rate_exits_with_a_message(small_split, capsys):
     code = main(["train", "--hidden", "32", "--epochs", "1", "--lr", "10", "--no-progress"])
     err = capsys.readouterr().err
     assert code == 1
@@ -66,7 +81,7 @@ def test_python_dash_m_help():
         main(["fly"])
 
 
-def test_recipe_best_sets_the_regularization_and_flags_override_it(capsys):
+def test_recipe_best_sets_the_regularization_and_flags_override_it(small_split, capsys):
     from nn_helpers.cli import build_parser, recipe_settings
     from nn_helpers.recipes import BEST
 
@@ -82,27 +97,13 @@ def test_recipe_best_sets_the_regularization_and_flags_override_it(capsys):
     assert "network 784-32-10" in out and "; dropout 0.1, shifts of up to 1 px" in out and "s of training" in out
 
 
-def test_weight_decay_flag_changes_the_result(capsys):
+def test_weight_decay_flag_changes_the_result(small_split, capsys):
     accs = []
     for wd in ("0", "0.05"):
         assert main(["train", "--hidden", "16", "--epochs", "1", "--val", "1000", "--no-progress",
                      "--weight-decay", wd]) == 0
         accs.append(capsys.readouterr().out.split("test accuracy ")[1].split()[0])
     assert accs[0] != accs[1]
-
-
-@pytest.fixture
-def small_split(monkeypatch):
-    """The CLI on a slice of MNIST (3,000 training images, at most 500 held out, 1,000 test images), so a
-    CNN epoch takes a second or two; the rest of cmd_train runs as it does on the whole set."""
-    import nn_helpers.cli as cli
-    from nn_helpers import recipes
-
-    def small(n_val=5000, seed=0, data_dir=None):
-        X, y, X_val, y_val, X_test, y_test = recipes.load_split(min(n_val, 500), seed, data_dir)
-        return X[:3000], y[:3000], X_val, y_val, X_test[:1000], y_test[:1000]
-
-    monkeypatch.setattr(cli, "load_split", small)
 
 
 def test_recipe_cnn_trains_saves_and_evaluates_a_cnn(small_split, tmp_path, capsys):

@@ -61,13 +61,24 @@ def __getattr__(name):
     raise AttributeError(f"module 'nn_helpers' has no attribute {name!r}")
 
 
+#: An image of at most this many values a side is drawn to be read value by value (a digit is 28 x 28, a filter
+#: 3 x 3, a confusion matrix 10 x 10); a larger one is a smooth field (the class regions on a 120 x 120 grid
+#: and more), which 2x would make several times heavier and no clearer.
+PIXEL_ART_SIDE = 64
+
+
+def _shows_pixels(image) -> bool:
+    """Whether an ``imshow`` image has at most ``PIXEL_ART_SIDE`` values along both sides."""
+    return max(image.get_array().shape[:2]) <= PIXEL_ART_SIDE
+
+
 def _figure_png(fig):
-    """A figure as the notebook stores it: a figure that shows pixels (``imshow``: digits, filters, feature
-    maps, heat maps) as a PNG of twice its pixels with its size in the metadata (IPython's "retina"), sharp on
+    """A figure as the notebook stores it: a figure that shows pixels (``imshow`` of at most ``PIXEL_ART_SIDE`` values a
+    side: digits, filters, feature maps, confusion matrices) as a PNG of twice its pixels with its size in the metadata (IPython's "retina"), sharp on
     a phone, a high-density screen or zoomed in; curves and bars as a plain PNG, sharp enough at their size
     (2x would make the book's figures weigh about 1.7 times as much: book/build.py)."""
     from IPython.core.pylabtools import print_figure, retina_figure
-    if fig.images or any(ax.images for ax in fig.axes):
+    if fig.images or any(_shows_pixels(image) for ax in fig.axes for image in ax.images):
         return retina_figure(fig, base64=True, bbox_inches="tight")
     return print_figure(fig, "png", base64=True, bbox_inches="tight")
 

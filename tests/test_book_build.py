@@ -222,8 +222,8 @@ def test_the_downloads_figures_are_made_smaller(tmp_path):
 
 def test_a_kernel_stores_figures_of_pixels_at_twice_their_pixels(monkeypatch):
     """Importing nn_helpers in a Jupyter kernel puts its PNG formatter in place: a figure that shows pixels
-    (imshow: digits, filters) as a 2x PNG with its size in the metadata, a curve as a plain PNG; outside a
-    kernel it changes nothing."""
+    (imshow of a small array: digits, filters) as a 2x PNG with its size in the metadata, a curve and a smooth
+    field (class regions on a 120 x 120 grid) as a plain PNG; outside a kernel it changes nothing."""
     import types
 
     import matplotlib
@@ -245,11 +245,15 @@ def test_a_kernel_stores_figures_of_pixels_at_twice_their_pixels(monkeypatch):
     ax1.imshow(np.eye(5), cmap="gray_r")
     curve, ax = plt.subplots(figsize=(3, 2))
     ax.plot([0, 1], [1, 0])
-    formats = {name: shell.display_formatter.format(fig) for name, fig in (("digits", digits), ("curve", curve))}
+    regions, ax = plt.subplots(figsize=(3, 2))                    # a smooth field: class regions on a grid
+    ax.imshow(np.zeros((120, 120, 3)))
+    figures = (("digits", digits), ("curve", curve), ("regions", regions))
+    formats = {name: shell.display_formatter.format(fig) for name, fig in figures}
     plt.close("all")
     size = formats["digits"][1]["image/png"]
     assert Image.open(io.BytesIO(base64.b64decode(formats["digits"][0]["image/png"]))).width == 2 * size["width"]
-    assert "image/png" in formats["curve"][0] and "image/png" not in formats["curve"][1]
+    for plain in ("curve", "regions"):
+        assert "image/png" in formats[plain][0] and "image/png" not in formats[plain][1], plain
     shell.display_formatter.formatters["image/png"].for_type(matplotlib.figure.Figure, lambda fig: None)
     shell.events.trigger("pre_run_cell", None)                    # %matplotlib inline undone before a cell
     assert shell.display_formatter.formatters["image/png"].lookup(digits) is nn_helpers._figure_png

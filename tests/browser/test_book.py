@@ -156,8 +156,8 @@ def broken_links(site: Path, page_url: str, hrefs: list) -> list:
     broken = []
     for href in hrefs:
         parts = urllib.parse.urlsplit(href)
-        if parts.scheme not in ("http", "https") or not href.startswith(page_url.split("/", 3)[0] + "//" + parts.netloc):
-            continue
+        if parts.scheme not in ("http", "https") or parts.netloc != urllib.parse.urlsplit(page_url).netloc:
+            continue                                     # another host's page (a cited paper): not the site's
         target = site / urllib.parse.unquote(parts.path).lstrip("/")
         if target.is_dir():
             target = target / "index.html"

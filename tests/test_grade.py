@@ -85,8 +85,10 @@ def fixed_softmax_outputs() -> dict:
         out = nn.softmax(Z)
         table[hashlib.sha256(np.ascontiguousarray(Z).tobytes()).hexdigest()] = out.tolist()
         return out
-    from nn_helpers.check._core import package_allowed
-    with contextlib.redirect_stdout(io.StringIO()), package_allowed():   # it calls nn.softmax: allowed here
+    from nn_helpers.check._core import not_keeping, package_allowed
+    # not kept: this runs in the worker's own $NN_LEARNER_DIR (a module fixture, set up before the per-test
+    # folder of conftest.py), where a kept softmax would show as solved in the next notebook 03 on that worker
+    with contextlib.redirect_stdout(io.StringIO()), package_allowed(), not_keeping():   # it calls nn.softmax: allowed here
         assert check.softmax(recording)
     return table
 

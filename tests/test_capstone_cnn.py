@@ -1,10 +1,13 @@
 """Capstone 2 (notebook 11): ``check.my_cnn()`` trains a CNN made only of a learner's kept pieces. The pieces
 below are written here, as a learner writes them (not copied from the package); each is accepted by its
 checker and kept in the test's own my_network.py ($NN_LEARNER_DIR, see conftest.py), then my_cnn trains the
-network to at least 97% validation accuracy. Also: a missing piece is named with its notebook and exercise, and
+network to at least 95% validation accuracy. Also: a missing piece is named with its notebook and exercise, and
 an im2col that loops over the windows is told how long the run would take, before any training.
 
-The training test is the slow one (about a minute on a quiet 2-core machine): marked ``slow``."""
+The training test is the slow one (about 15 CPU-s): marked ``slow``. It trains on half of my_cnn's images for 2
+of its 3 epochs (a third of the default run's work), the network and the validation set as they are: 96.2-96.8%
+over seeds 0-2, where the same run with its convolutions frozen (a backward pass that does not reach them, so
+only the dense layers learn on random filters) stays at 92.6%, and a network that learns nothing at 10%."""
 
 import re
 import time
@@ -149,12 +152,15 @@ def test_a_loop_im2col_is_told_how_long_before_any_training(capsys):
 
 
 @pytest.mark.slow
-def test_a_cnn_of_the_learners_pieces_reaches_97_percent(capsys):
+def test_a_cnn_of_the_learners_pieces_reaches_95_percent(capsys):
     solve(PIECES, capsys)
     start = time.perf_counter()
-    params, accuracy = check.my_cnn()
+    result = check.my_cnn(n_train=15_000, epochs=2)
     seconds = time.perf_counter() - start
     out = capsys.readouterr().out
-    assert accuracy >= 0.97, out
+    assert result is not None, out
+    params, accuracy = result
+    assert "15,000 images, 2 epochs" in out and "epoch 2: validation loss" in out, out
+    assert accuracy >= 0.95, out
     with capsys.disabled():
         print(f"\ncapstone 2: validation accuracy {accuracy:.4f} after {seconds:.0f} s (my_cnn in all)\n{out}")

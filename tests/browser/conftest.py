@@ -43,7 +43,7 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if report.when == "call" and report.failed:
-        for name in ("voila_page", "lab_page"):
+        for name in ("voila_page", "lab_page", "playground_in_lab"):
             page = item.funcargs.get(name)
             if page is not None:
                 SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -10,11 +10,26 @@ from browser_helpers import (draw_stroke, expect, expect_new_figure, figure_src,
 SEVEN = [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]  # a 7, as fractions of the canvas
 
 
-@pytest.fixture
-def lab_page(browser, lab):
+def new_lab_page(browser):
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     page.set_default_timeout(60_000)
     expect.set_options(timeout=90_000)
+    return page
+
+
+@pytest.fixture
+def lab_page(browser, lab):
+    page = new_lab_page(browser)
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def playground_in_lab(browser, lab):
+    """The playground run once in JupyterLab for the tests of its panels (each moves a panel of its own and
+    puts it back): a JupyterLab page and a run of every panel's cell cost about 10 s a test."""
+    page = new_lab_page(browser)
+    run_notebook(page, lab, "playground.ipynb")
     yield page
     page.close()
 
@@ -56,9 +71,8 @@ def test_draw_a_digit_in_lab(lab_page, lab):
     assert not lab_page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
 
 
-def test_slider_in_lab(lab_page, lab):
-    run_notebook(lab_page, lab, "playground.ipynb")
-    box = panel(lab_page, "softmax-explorer")
+def test_slider_in_lab(playground_in_lab):
+    box = panel(playground_in_lab, "softmax-explorer")
     expect(readout(box)).to_have_text("probabilities: 0.659, 0.242, 0.099")
     src = figure_src(box)
     type_into_slider(box, "temperature", 0.1)
@@ -66,10 +80,10 @@ def test_slider_in_lab(lab_page, lab):
     expect_new_figure(box, src)
 
 
-def test_boundary_explorer_in_lab(lab_page, lab):
+def test_boundary_explorer_in_lab(playground_in_lab):
     """The playground's first panel in JupyterLab: the depth and the lambda slider (a SelectionSlider,
     moved by the arrow keys) each train a new network, and the figure and the readout change."""
-    run_notebook(lab_page, lab, "playground.ipynb")
+    lab_page = playground_in_lab
     box = panel(lab_page, "boundary-explorer")
     expect(readout(box)).to_contain_text("network 2-32-3, 195 parameters")
     expect(lab_page.locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator[data-status='idle']")).to_be_visible()

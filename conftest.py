@@ -3,7 +3,8 @@ unit tests' fixtures).
 
 - The learner's kept code: a checker that accepts a function keeps it in `my_network.py` in the folder
   named by NN_LEARNER_DIR. Each pytest process (each xdist worker, too) points it at a temporary folder of
-  its own before any notebook kernel starts, so no test writes into the repository or the learner's area.
+  its own before any notebook kernel starts, so no test writes into the repository or the learner's area,
+  and each notebook gets a fresh folder inside it, so what ran before it on the worker is not kept for it.
 - Parallel runs (`python3 dev.py test` passes `-n 2 --dist loadfile`): one notebook's cells stay on one
   worker (a notebook is one kernel), notebook 07 runs on the worker that ran 06 right after it (07 reads
   the ../output/steps.json that 06 writes, and would retrain every step without it), and the slowest
@@ -28,6 +29,18 @@ RUNS_AFTER = {"notebooks/07_evaluation.ipynb": "notebooks/06_training.ipynb"}
 
 def pytest_configure(config):
     config._nn_learner_dir = os.environ["NN_LEARNER_DIR"] = tempfile.mkdtemp(prefix="nn-learner-")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Each notebook starts its kernel with a learner folder of its own (before nbval starts the kernel, at the
+    file's first cell): what a test or another notebook on this worker kept (a module fixture runs before the
+    per-test folder of tests/conftest.py) must not show as solved in its progress cells."""
+    path = str(item.path)
+    folder = getattr(item.config, "_nn_learner_dir", None)
+    if folder and path.endswith(".ipynb") and getattr(item.config, "_nn_notebook", None) != path:
+        item.config._nn_notebook = path
+        os.environ["NN_LEARNER_DIR"] = tempfile.mkdtemp(prefix=Path(path).stem[:12] + "-", dir=folder)
 
 
 def pytest_unconfigure(config):

@@ -272,12 +272,30 @@ def smaller_png(data: bytes) -> bytes:
     return best
 
 
+PNG_CACHE = ROOT / "build" / "png-cache"
+
+
+def smaller_png_cached(data: bytes, cache: Path = PNG_CACHE) -> bytes:
+    """``smaller_png(data)``, kept in ``cache`` under the SHA-256 of ``data``: a figure that did not change since
+    the last build is not compressed again (that took most of a rebuild's seconds)."""
+    import hashlib
+    kept = cache / f"{hashlib.sha256(data).hexdigest()}.png"
+    if kept.is_file():
+        return kept.read_bytes()
+    smaller = smaller_png(data)
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = kept.with_suffix(f".{time.time_ns()}.part")  # two builds at once never read half a file
+    partial.write_bytes(smaller)
+    partial.replace(kept)
+    return smaller
+
+
 def lighten_images(output: Path) -> tuple:
     """Every PNG the book wrote (``_images/``), made smaller without changing a pixel; (bytes before, after)."""
     before = after = 0
     for path in sorted((output / "_images").glob("*.png")):
         data = path.read_bytes()
-        smaller = smaller_png(data)
+        smaller = smaller_png_cached(data)
         before, after = before + len(data), after + len(smaller)
         if len(smaller) < len(data):
             path.write_bytes(smaller)
@@ -295,7 +313,7 @@ def lighten_outputs(notebook: dict, images: Path | None = None) -> None:
             if "image/png" in data:
                 png = base64.b64decode(text(data["image/png"]))
                 done = images / f"{hashlib.sha256(png).hexdigest()}.png" if images is not None else None
-                smaller = done.read_bytes() if done is not None and done.is_file() else smaller_png(png)
+                smaller = done.read_bytes() if done is not None and done.is_file() else smaller_png_cached(png)
                 data["image/png"] = base64.b64encode(smaller).decode("ascii")
 
 

@@ -102,7 +102,9 @@ def test_fast_recipe_settings():
         "batch 128, shifts of up to 1 px, 2 threads of 1 BLAS thread")
     params, model = recipes.build_model(fast)
     layers = [type(layer).__name__ for layer in model.layers]
-    assert layers == ["Conv2D", "MaxPool", "SpatialBatchNorm", "Activation"] * 2 + ["Flatten", "Dense", "Activation", "Dense"]
+    assert layers == ["ConvPool", "SpatialBatchNorm", "Activation", "Conv2D", "MaxPool", "SpatialBatchNorm", "Activation",
+                      "Flatten", "Dense", "Activation", "Dense"]
+    assert model.layers[0].pool == 2 and model.layers[0].pad == 1       # conv 1 and its pooling as one layer
     assert params["W1"].shape == (32, 1, 3, 3) and params["gamma2"].shape == params["var2"].shape == (64,)
     assert params["W3"].shape == (7 * 7 * 64, 128) and params["W4"].shape == (128, 10)
     assert model.trained_keys(params) == ["W1", "b1", "gamma1", "beta1", "W2", "b2", "gamma2", "beta2", "W3", "b3", "W4", "b4"]

@@ -28,7 +28,10 @@ weighted means of the pieces'.
 
 from __future__ import annotations
 
+import copy
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+
 import numpy as np
 
 from .layers import Dense, Pass, dropout_mask, output_gradient
@@ -63,6 +66,57 @@ def pieces(n: int, chunk_rows: int | None, workers: int) -> list:
         return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
     step = chunk_rows or max(n, 1)
     return [slice(a, min(a + step, n)) for a in range(0, n, step)]
+
+
+@lru_cache(maxsize=None)
+def thread_pool(workers: int) -> ThreadPoolExecutor:
+    """One pool of ``workers`` threads for the whole process, kept from batch to batch (starting two threads for
+    every batch cost more than it had to)."""
+    return ThreadPoolExecutor(workers, thread_name_prefix="nn_helpers")
+
+
+def _rows(n_rows: int, parts: int) -> list:
+    bounds = np.linspace(0, n_rows, parts + 1).astype(int)
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def optimizer_step(optimizer, params: dict, grads: dict, workers: int = 1) -> None:
+    """``optimizer.step(params, grads)``, its element-wise update shared by ``workers`` threads: each updates its
+    share of the rows of every parameter (and of the optimizer's state for it: momentum's velocity, Adam's m and
+    v) through views, with a shallow copy of the optimizer that holds those views. Every entry is computed by
+    the same operations as in one thread: the same bits. One thread (or the first step, before the state exists,
+    or an optimizer with a ``step`` of its own, or a state that is not arrays the shape of the parameter): the
+    plain ``optimizer.step``."""
+    from .optimizers import Optimizer
+
+    state = getattr(optimizer, "state", None)
+
+    def sliced(value, sl, shape):
+        if isinstance(value, np.ndarray) and value.shape == shape:
+            return value[sl]
+        if isinstance(value, tuple) and all(isinstance(v, np.ndarray) and v.shape == shape for v in value):
+            return tuple(v[sl] for v in value)
+        raise TypeError
+
+    if workers < 2 or not isinstance(optimizer, Optimizer) or type(optimizer).step is not Optimizer.step \
+            or not isinstance(state, dict) or any(k not in state for k in grads):
+        optimizer.step(params, grads)
+        return
+    shares = []
+    try:
+        for part in range(workers):
+            shadow = copy.copy(optimizer)
+            shadow.state, p, g = {}, {}, {}
+            for k, grad in grads.items():
+                sl = _rows(len(grad), workers)[part]
+                p[k], g[k] = params[k][sl], grad[sl]
+                shadow.state[k] = sliced(state[k], sl, params[k].shape)
+            shares.append((shadow, p, g))
+    except TypeError:
+        optimizer.step(params, grads)
+        return
+    list(thread_pool(workers).map(lambda share: share[0].step(share[1], share[2]), shares))
+    optimizer.t += 1
 
 
 class Sequential:
@@ -173,9 +227,8 @@ class Sequential:
                 needed += layer.dropout_shapes(params, shape)
                 shape = layer.output_shape(params, shape)
             masks = [dropout_mask(shape, p, rng, X.dtype) for shape, p in needed] or None
-            with ThreadPoolExecutor(self.workers) as pool:
-                parts = list(pool.map(lambda sl: (sl.stop - sl.start, self._piece(
-                    params, X[sl], y[sl], None, masks and [m[sl] for m in masks])), slices))
+            parts = list(thread_pool(self.workers).map(lambda sl: (sl.stop - sl.start, self._piece(
+                params, X[sl], y[sl], None, masks and [m[sl] for m in masks])), slices))
         else:
             parts = [(sl.stop - sl.start, self._piece(params, X[sl], y[sl], rng, None)) for sl in slices]
         loss, n_correct, grads, state = combine(parts, n)
@@ -185,10 +238,14 @@ class Sequential:
 
     def predict_proba(self, params: dict, X: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Class probabilities (n, K) in evaluation mode (no dropout, batch norm with its running statistics),
-        ``batch_size`` samples at a time (default ``predict_rows``)."""
+        ``batch_size`` samples at a time (default ``predict_rows``), shared by the model's ``workers`` threads
+        (the same pieces either way: the same results)."""
         self.check_input(params, X)
         size = batch_size or self.predict_rows
-        parts = [softmax(self.forward(params, X[i : i + size])[0]) for i in range(0, len(X), size)]
+        predict = lambda i: softmax(self.forward(params, X[i : i + size])[0])
+        starts = range(0, len(X), size)
+        parts = list(thread_pool(self.workers).map(predict, starts)) if self.workers > 1 and len(starts) > 1 \
+            else [predict(i) for i in starts]
         if parts:
             return np.concatenate(parts)
         return np.empty((0, self.n_classes(params)), dtype=next(iter(params.values())).dtype)

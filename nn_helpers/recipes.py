@@ -239,8 +239,11 @@ def train_step(step: dict, X_train, y_train, X_val=None, y_val=None, seed: int =
 
 
 def accuracy_on(step: dict, params: dict, X, y, activation: str = "relu") -> float:
-    """The accuracy of ``step``'s trained network ``params`` on feature rows ``X`` (n, 784), labels ``y``."""
-    model = (batch_norm_cnn(step) if step.get("batch_norm") else CNN()) if is_cnn(step) else MLP(activation)
+    """The accuracy of ``step``'s trained network ``params`` on feature rows ``X`` (n, 784), labels ``y``; a CNN
+    step's ``workers`` threads share the pieces of ``X``."""
+    cnn = (batch_norm_cnn(step, workers(step)) if step.get("batch_norm") else CNN(workers=workers(step))) \
+        if is_cnn(step) else None
+    model = cnn or MLP(activation)
     return evaluate(params, model_inputs(step, X), y, model=model)[1]
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from .losses import cross_entropy
 from .metrics import accuracy
+from .model import optimizer_step
 from .network import CHUNK_ROWS, MLP
 from .optimizers import Optimizer, cosine_lr, make_optimizer, onecycle_lr
 
@@ -269,7 +270,7 @@ def _step(run: _Run, params: dict, Xb, yb, where: str):
                 f"Training diverged in {where}: the loss went from {run.first_loss:.3g} to {loss:.3g}. The "
                 f"learning rate {run.lr0:g} is too large for this network; try a smaller one, e.g. {run.lr0 / 10:g}."
             )
-        run.optimizer.step(params, grads)
+        optimizer_step(run.optimizer, params, grads, getattr(run.model, "workers", 1))
     return loss, n_correct
 
 

@@ -114,3 +114,25 @@ def test_train_says_where_model_settings_go():
     with pytest.raises(ValueError, match="set them on the model instead"):
         nn.train(init_cnn((2, 3), kernel=3, hidden=4), np.zeros((4, 1, 28, 28), np.float32), np.zeros(4, int),
                  model=CNN(), dropout=0.2, progress=False)
+
+
+@pytest.mark.parametrize("name, decay", [("sgd", 0.0), ("momentum", 0.01), ("adam", 0.01)])
+def test_the_optimizer_step_shared_by_two_threads_is_the_same_bits(name, decay):
+    from nn_helpers.model import optimizer_step
+    rng = np.random.default_rng(9)
+    params = small_cnn(dtype=np.float32)
+    one, two = nn.make_optimizer(name, 0.01, weight_decay=decay), nn.make_optimizer(name, 0.01, weight_decay=decay)
+    p1, p2 = {k: v.copy() for k, v in params.items()}, {k: v.copy() for k, v in params.items()}
+    for _ in range(3):                       # the first step makes the state; the next ones share it by rows
+        grads = {k: rng.standard_normal(v.shape).astype(np.float32) for k, v in params.items()}
+        one.step(p1, grads)
+        optimizer_step(two, p2, grads, workers=2)
+    assert one.t == two.t == 3
+    assert all(np.array_equal(p1[k], p2[k]) for k in params)
+    assert all(np.array_equal(np.asarray(one.state[k]), np.asarray(two.state[k])) for k in one.state)
+
+
+def test_predict_proba_shared_by_two_threads_is_the_same():
+    params = small_cnn(dtype=np.float32)
+    X = np.random.default_rng(6).random((9, 1, 8, 8), dtype=np.float32)
+    assert np.array_equal(CNN().predict_proba(params, X, batch_size=2), CNN(workers=2).predict_proba(params, X, batch_size=2))

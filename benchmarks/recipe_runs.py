@@ -96,7 +96,7 @@ def main(recipe: str, doc: str, default_json: Path, argv=None) -> int:
 
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--epochs", type=int, default=None,
+    p.add_argument("--epochs", type=float, default=None,
                    help=f"change the recipe's {recipes.RECIPES[recipe]['epochs']} epochs (to try a variant)")
     p.add_argument("--json", default=str(default_json), help="where to write the results")
     p.add_argument("--from-json", default=None, metavar="IN", help="report an earlier run")

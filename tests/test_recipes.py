@@ -130,3 +130,20 @@ def test_reuse_freed_memory_applies_on_glibc_only():
 
     applied = recipes.reuse_freed_memory()
     assert applied == (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc")
+
+
+def test_a_fraction_of_an_epoch_trains_the_last_epoch_on_part_of_the_set():
+    from nn_helpers.optimizers import make_optimizer
+    from nn_helpers.training import epoch_rows, train
+    assert epoch_rows(100, 3) == [100, 100, 100] and epoch_rows(100, 2.5) == [100, 100, 50]
+    assert epoch_rows(100, 1.0) == [100] and epoch_rows(7, 1.01) == [7, 1]
+    X, y = small_images(48)
+    step = {**recipes.FAST, "filters": [2, 3], "hidden": [4], "batch_size": 16, "workers": 1}
+    params, model = recipes.build_model(step)
+    adam = make_optimizer("adam", 0.01)
+    _, history = train(params, recipes.model_inputs(step, X), y, epochs=1.5, batch_size=16, optimizer=adam,
+                       schedule="onecycle", model=model, progress=False, train_sample=0)
+    assert adam.t == 3 + 2 and history.epoch == [1, 2]       # 48 images, then 24: the one-cycle spans the 5 steps
+    assert all(math.isfinite(v) for v in history.running_loss)
+    with pytest.raises(ValueError, match="epochs=0.5; expected at least 1"):
+        recipes.train_step({**step, "epochs": 0.5}, X, y)

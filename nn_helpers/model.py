@@ -38,18 +38,31 @@ from .layers import Dense, Pass, dropout_mask, output_gradient
 from .losses import cross_entropy_from_logits, softmax
 
 
-def combine(parts, n: int):
+def combine(parts, n: int, workers: int = 1):
     """Combine the ``(loss, n_correct, grads, state)`` of the pieces of a batch of n samples, given as
     ``[(n_c, result), ...]``: J, its gradient and the running statistics are means over samples, so each is
-    the sum of the pieces' weighted by n_c / n (one piece: its result as it is)."""
+    the sum of the pieces' weighted by n_c / n (one piece: its result as it is). ``workers`` threads share the
+    gradients' sums by rows (the same operations on every entry: the same bits)."""
     if len(parts) == 1:
         return parts[0][1]
     loss, n_correct, grads, state = 0.0, 0, {}, {}
+    if workers > 1:
+        weights, all_grads = [n_c / n for n_c, _ in parts], [result[2] for _, result in parts]
+        grads = {k: np.empty(g.shape, np.result_type(weights[0], g)) for k, g in all_grads[0].items()}   # as weight * g
+
+        def rows_share(share):
+            for k, total in grads.items():
+                sl = _rows(len(total), workers)[share]
+                np.multiply(weights[0], all_grads[0][k][sl], out=total[sl])
+                for weight, g in zip(weights[1:], all_grads[1:]):
+                    total[sl] += weight * g[k][sl]
+
+        list(thread_pool(workers).map(rows_share, range(workers)))
     for n_c, (loss_c, correct_c, grads_c, state_c) in parts:
         weight = n_c / n
         loss += weight * loss_c
         n_correct += correct_c
-        for total, part in ((grads, grads_c), (state, state_c)):
+        for total, part in ((state, state_c),) if workers > 1 else ((grads, grads_c), (state, state_c)):
             for k, g in part.items():
                 if k in total:
                     total[k] += weight * g
@@ -75,6 +88,7 @@ def thread_pool(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(workers, thread_name_prefix="nn_helpers")
 
 
+@lru_cache(maxsize=None)
 def _rows(n_rows: int, parts: int) -> list:
     bounds = np.linspace(0, n_rows, parts + 1).astype(int)
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
@@ -231,7 +245,7 @@ class Sequential:
                 params, X[sl], y[sl], None, masks and [m[sl] for m in masks])), slices))
         else:
             parts = [(sl.stop - sl.start, self._piece(params, X[sl], y[sl], rng, None)) for sl in slices]
-        loss, n_correct, grads, state = combine(parts, n)
+        loss, n_correct, grads, state = combine(parts, n, self.workers if len(slices) > 1 else 1)
         for k, v in state.items():
             params[k][...] = v
         return loss, n_correct, grads

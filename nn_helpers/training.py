@@ -21,7 +21,7 @@ import numpy as np
 
 from .losses import cross_entropy
 from .metrics import accuracy
-from .model import optimizer_step
+from .model import optimizer_step, thread_pool
 from .network import CHUNK_ROWS, MLP
 from .optimizers import Optimizer, cosine_lr, make_optimizer, onecycle_lr
 
@@ -258,9 +258,8 @@ class _Run:
 
 
 def _step(run: _Run, params: dict, Xb, yb, where: str):
-    """One optimizer step on the batch ``(Xb, yb)``; returns its loss and correct predictions (before the step)."""
-    if run.augment is not None:
-        Xb = augmented(Xb, run.augment, run.augment_rng)
+    """One optimizer step on the batch ``(Xb, yb)`` (augmented already); returns its loss and correct predictions
+    (before the step)."""
     if run.total_steps:
         run.optimizer.lr = onecycle_lr(run.lr0, run.steps_done, run.total_steps)
         run.steps_done += 1
@@ -292,10 +291,21 @@ def _run_epoch(run: _Run, params: dict, X, y, epoch: int, rows: int | None = Non
     n_batches = math.ceil(rows / run.batch_size)
     order = run.rng.permutation(n) if run.shuffle else np.arange(n)
     loss_sum = correct = 0.0
-    for b in range(n_batches):
+
+    def batch(b):
         idx = order[b * run.batch_size : min((b + 1) * run.batch_size, rows)]
         # one batch holding every sample: the order does not change the mean gradient, skip the copy
         Xb, yb = (X, y) if n_batches == 1 and rows == n else (X[idx], y[idx])
+        return (Xb if run.augment is None else augmented(Xb, run.augment, run.augment_rng)), yb
+
+    # With threads sharing each batch, a helper thread gathers and augments batch b + 1 while batch b trains (the
+    # batches in order: the augmentation draws what it drew without the helper).
+    ahead = thread_pool(1) if run.augment is not None and getattr(run.model, "workers", 1) > 1 else None
+    upcoming = ahead.submit(batch, 0) if ahead else None
+    for b in range(n_batches):
+        Xb, yb = upcoming.result() if ahead else batch(b)
+        if ahead and b + 1 < n_batches:
+            upcoming = ahead.submit(batch, b + 1)
         loss, n_correct = _step(run, params, Xb, yb, f"epoch {epoch} (batch {b + 1} of {n_batches})")
         loss_sum += loss * len(yb)
         correct += n_correct

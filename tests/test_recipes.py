@@ -94,7 +94,7 @@ def test_fast_recipe_settings():
     fast = recipes.RECIPES["fast"]
     assert fast is recipes.FAST and recipes.is_cnn(fast) and fast["batch_norm"]
     assert (fast["filters"], fast["kernel"], fast["hidden"], fast["dropout"], fast["augment"]) == ([32, 64], 3, [128], 0, 1)
-    assert (fast["optimizer"], fast["lr"], fast["schedule"], fast["batch_size"], fast["epochs"]) == ("adam", 0.01, "onecycle", 128, 3)
+    assert (fast["optimizer"], fast["lr"], fast["schedule"], fast["batch_size"], fast["epochs"]) == ("adam", 0.01, "onecycle", 128, 2.75)
     assert (fast["val"], fast["train_sample"], fast["workers"], fast["blas_threads"], fast["reuse_memory"]) \
         == (0, 0, 2, 1, True)
     assert recipes.describe(fast) == (

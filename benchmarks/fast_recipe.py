@@ -6,7 +6,8 @@
     python benchmarks/fast_recipe.py --from-json benchmarks/fast_recipe.json  # report an earlier run, measure nothing
 
 The recipe: conv 32 3x3 and conv 64 3x3, each with spatial batch norm, ReLU and 2x2 pooling, dense 128, 10; Adam
-with the one-cycle schedule peaking at 0.01, batch 128, shifts of up to 1 pixel, 3 epochs. The goal: at least
+with the one-cycle schedule peaking at 0.01, batch 128, shifts of up to 1 pixel, 2.75 epochs (two passes over the
+training set, then three quarters of it). The goal: at least
 99.3% test accuracy in at most 60 s of wall time on a quiet 2-core machine (issue 30), data loading and the
 test included. Run it on a quiet machine (the load average is recorded). What each run does and records:
 benchmarks/recipe_runs.py.

@@ -61,7 +61,7 @@ def run(recipe: str, seed: int, epochs: int | None = None) -> dict:
         params, history = recipes.train_step(step, X_train, y_train, seed=seed)
         test_acc = recipes.accuracy_on(step, params, X_test, y_test)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    result = {"seed": seed, "configuration": recipes.describe(step), "epochs": len(history),
+    result = {"seed": seed, "configuration": recipes.describe(step), "epochs": step["epochs"],
               "training_images": len(X_train), "test_acc": test_acc, "wall_seconds": wall, "cpu_seconds": cpu,
               "train_seconds": sum(history.seconds), "load_seconds": load_seconds,
               "epoch_seconds": history.seconds, "running_loss": history.running_loss,
@@ -96,7 +96,7 @@ def main(recipe: str, doc: str, default_json: Path, argv=None) -> int:
 
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--epochs", type=int, default=None,
+    p.add_argument("--epochs", type=lambda v: int(v) if float(v).is_integer() else float(v), default=None,
                    help=f"change the recipe's {recipes.RECIPES[recipe]['epochs']} epochs (to try a variant)")
     p.add_argument("--json", default=str(default_json), help="where to write the results")
     p.add_argument("--from-json", default=None, metavar="IN", help="report an earlier run")

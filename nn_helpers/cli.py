@@ -1,7 +1,7 @@
 """Command line: ``python -m nn_helpers train`` and ``python -m nn_helpers evaluate MODEL.npz``.
 
 ``--recipe cnn`` trains the convolutional network, ``--recipe fast`` the same network with batch norm and the
-one-cycle schedule in 3 epochs: two threads share each batch, each with one BLAS thread (:mod:`nn_helpers.threads`)."""
+one-cycle schedule in 2.75 epochs: two threads share each batch, each with one BLAS thread (:mod:`nn_helpers.threads`)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "dropout and shifted images (98.7%%+, minutes); cnn: conv 32 3x3, pool, conv 64 3x3, pool, "
                         "128, 10 with dropout and shifted images on all 60,000 training images (99.3%%+, 2.5-5 "
                         "minutes on 2 cores; 2 threads of 1 BLAS thread each); fast: the cnn's convolutions with batch norm, "
-                        "no dropout, Adam with the one-cycle schedule peaking at lr 0.01, 3 epochs (99.3%%+, about a "
+                        "no dropout, Adam with the one-cycle schedule peaking at lr 0.01, 2.75 epochs (99.3%%+, about a "
                         "minute on 2 cores). The options below change one of its settings")
     # argparse.SUPPRESS: an option not given keeps the recipe's value (filled in by recipe_settings)
     t.add_argument("--hidden", type=int, nargs="+", default=argparse.SUPPRESS, metavar="H",

@@ -166,6 +166,47 @@ def col2im(dcols: np.ndarray, shape: tuple, R: int, stride: int = 1, pad: int = 
 _im2col, _col2im = im2col, col2im
 
 
+def _pooled_offsets(R: int, stride: int, pool: int):
+    """The (r, s, dy, dx) of :func:`im2col_pooled`'s loop, and where offset (r, s) of the windows at pooling
+    offset (dy, dx) starts in the padded input: row ``r + S dy``, column ``s + S dx``."""
+    return [(r, s, dy, dx, r + stride * dy, s + stride * dx)
+            for r in range(R) for s in range(R) for dy in range(pool) for dx in range(pool)]
+
+
+def im2col_pooled(X: np.ndarray, R: int, stride: int = 1, pad: int = 0, pool: int = 2) -> np.ndarray:
+    """:func:`im2col` with the windows in another order, for a convolution followed by ``pool`` x ``pool`` max
+    pooling: ``cols`` (C R R, p p n H_p W_p), p = ``pool``, H_p = H_out // p, W_p = W_out // p.
+
+    Output pixel (y, x) = (p y' + dy, p x' + dx) is column ``((dy p + dx) n + i) H_p W_p + y' W_p + x'``: the
+    columns come in p^2 blocks, block k = dy p + dx holding entry k (reading order) of every pooling window. The
+    product ``W_mat cols`` then has the p^2 entries of each window in p^2 contiguous blocks, and the pooling
+    compares whole blocks (:func:`conv_pool_forward`) instead of strided views. Output rows and columns beyond the
+    last whole pooling window (H_out not a multiple of p) are left out: the pooling would drop them.
+    """
+    Xp = pad_images(X, pad)
+    n, C, H, W = Xp.shape
+    H_p, W_p = ((H - R) // stride + 1) // pool, ((W - R) // stride + 1) // pool
+    step = stride * pool                                                   # between two windows' entry k
+    src = Xp.transpose(1, 0, 2, 3)                                         # (C, n, H, W), contiguous
+    cols = np.empty((C, R, R, pool, pool, n, H_p, W_p), dtype=Xp.dtype)
+    for r, s, dy, dx, y0, x0 in _pooled_offsets(R, stride, pool):
+        cols[:, r, s, dy, dx] = src[:, :, y0 : y0 + step * H_p : step, x0 : x0 + step * W_p : step]
+    return cols.reshape(C * R * R, pool * pool * n * H_p * W_p)
+
+
+def col2im_pooled(dcols: np.ndarray, shape: tuple, R: int, stride: int = 1, pad: int = 0, pool: int = 2) -> np.ndarray:
+    """The adjoint of :func:`im2col_pooled` (as :func:`col2im` is of :func:`im2col`): ``dcols``
+    (C R R, p p n H_p W_p) -> the input's ``shape`` (n, C, H_in, W_in), laid out channels first."""
+    n, C, H, W = shape[0], shape[1], shape[2] + 2 * pad, shape[3] + 2 * pad
+    H_p, W_p = ((H - R) // stride + 1) // pool, ((W - R) // stride + 1) // pool
+    step = stride * pool
+    d = dcols.reshape(C, R, R, pool, pool, n, H_p, W_p)
+    dXp = np.zeros((C, n, H, W), dtype=dcols.dtype)
+    for r, s, dy, dx, y0, x0 in _pooled_offsets(R, stride, pool):
+        dXp[:, :, y0 : y0 + step * H_p : step, x0 : x0 + step * W_p : step] += d[:, r, s, dy, dx]
+    return crop_images(dXp.transpose(1, 0, 2, 3), pad)
+
+
 def conv2d_forward(X: np.ndarray, W: np.ndarray, b: np.ndarray, *, stride: int = 1, pad: int = 0):
     """Convolution layer: ``X`` (n, C, H_in, W_in), ``W`` (F, C, R, R), ``b`` (F,) -> ``Z`` (n, F, H_out, W_out).
 
@@ -270,3 +311,74 @@ def maxpool_backward(dA: np.ndarray, cache) -> np.ndarray:
     for view, is_first in zip(_offsets(dX, size), first):
         np.multiply(dA, is_first, out=view)
     return dX
+
+
+def _first_maxima(blocks, A: np.ndarray) -> list:
+    """For entries ``blocks`` (the p^2 arrays of one pooling window's entries, in reading order) and their
+    maximum ``A``: the boolean maps of the windows whose first maximum is entry k, one per k (as ``argmax``
+    picks it). Each map has the layout of ``A``."""
+    first, taken = [], np.zeros(A.shape, dtype=bool)
+    for block in blocks[:-1]:
+        is_first = np.equal(block, A, out=np.empty(A.shape, dtype=bool))
+        is_first &= ~taken                      # a maximum, and no earlier entry of its window was one
+        first.append(is_first)
+        taken |= is_first
+    first.append(~taken)
+    return first
+
+
+def conv_pool_forward(X: np.ndarray, W: np.ndarray, b: np.ndarray, *, stride: int = 1, pad: int = 0, pool: int = 2):
+    """A convolution followed by ``pool`` x ``pool`` max pooling, in one layer: ``X`` (n, C, H_in, W_in) ->
+    ``A`` (n, F, H_out // p, W_out // p), the values of ``maxpool_forward(conv2d_forward(X, W, b)[0], size=p)``.
+
+        A[i, f, y', x'] = max_{dy, dx < p} Z[i, f, p y' + dy, p x' + dx] + b[f],    Z = conv(X, W) without b
+
+    The bias is added after the maximum (max_k (z_k + b) = max_k z_k + b, on a quarter of the values for p = 2).
+    :func:`im2col_pooled` orders the columns so that the product ``W_mat cols`` holds the p^2 entries of every
+    window in p^2 contiguous blocks: the pooling compares whole blocks (fast element-wise passes) instead of the
+    strided views :func:`maxpool_forward` reads. ``A`` is laid out channels first (F, n, H_p, W_p) in memory.
+    The cache ``(cols, X.shape, W, stride, pad, pool, first)``: ``first[k]`` (F, n, H_p, W_p) marks the windows
+    whose first maximum (reading order) is entry k, where :func:`conv_pool_backward` sends the gradient.
+    """
+    X, W, b = _check_conv(X, W, b, stride, pad)
+    if int(pool) != pool or pool < 1:
+        raise ValueError(f"pool={pool}; expected a window of at least 1 pixel, e.g. 2.")
+    n, C, H_in, W_in = X.shape
+    F, _, R, _ = W.shape
+    H_p = output_size(H_in, R, stride, pad, "H") // pool
+    W_p = output_size(W_in, R, stride, pad, "W") // pool
+    if not H_p or not W_p:
+        raise ValueError(f"the convolution's output is smaller than one {pool}x{pool} pooling window; use a smaller pool.")
+    cols = im2col_pooled(X, R, stride, pad, pool)                   # (C R R, p p n H_p W_p)
+    Z = (W.reshape(F, -1) @ cols).reshape(F, pool * pool, n, H_p, W_p)
+    blocks = [Z[:, k] for k in range(pool * pool)]                  # each (F, n, H_p, W_p), rows contiguous
+    A = blocks[0].copy() if len(blocks) == 1 else np.maximum(blocks[0], blocks[1])
+    for block in blocks[2:]:
+        np.maximum(A, block, out=A)
+    first = _first_maxima(blocks, A)
+    A += b.reshape(-1, 1, 1, 1)
+    return A.transpose(1, 0, 2, 3), (cols, X.shape, W, stride, pad, pool, first)
+
+
+def conv_pool_backward(dA: np.ndarray, cache, *, need_dX: bool = True):
+    """Gradients of :func:`conv_pool_forward`: ``dA`` (n, F, H_p, W_p) -> ``(dX, dW, db)``.
+
+        dZ (entry k of every window) = dA * first[k],    db = sum of dA over i, y', x',
+        dW = dZ_mat cols^T,    dX = col2im_pooled(W_mat^T dZ_mat)
+
+    ``need_dX=False`` skips dX (None), as in :func:`conv2d_backward`.
+    """
+    cols, X_shape, W, stride, pad, pool, first = cache
+    F, _, R, _ = W.shape
+    if dA.shape[1:] != (F, *first[0].shape[2:]) or dA.shape[0] != first[0].shape[1]:
+        raise ValueError(f"dA has shape {dA.shape}; expected {(first[0].shape[1], F, *first[0].shape[2:])}, the shape of A.")
+    dA_cf = as_channels_first(dA).transpose(1, 0, 2, 3)            # (F, n, H_p, W_p), contiguous
+    dZ = np.empty((F, len(first), *dA_cf.shape[1:]), dtype=dA.dtype)
+    for k, is_first in enumerate(first):
+        np.multiply(dA_cf, is_first, out=dZ[:, k])
+    dZ_mat = dZ.reshape(F, -1)
+    db = dA_cf.reshape(F, -1).sum(axis=1)
+    dW = (dZ_mat @ cols.T).reshape(W.shape)
+    if not need_dX:
+        return None, dW, db
+    return col2im_pooled(W.reshape(F, -1).T @ dZ_mat, X_shape, R, stride, pad, pool), dW, db

@@ -28,25 +28,41 @@ weighted means of the pieces'.
 
 from __future__ import annotations
 
+import copy
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+
 import numpy as np
 
 from .layers import Dense, Pass, dropout_mask, output_gradient
 from .losses import cross_entropy_from_logits, softmax
 
 
-def combine(parts, n: int):
+def combine(parts, n: int, workers: int = 1):
     """Combine the ``(loss, n_correct, grads, state)`` of the pieces of a batch of n samples, given as
     ``[(n_c, result), ...]``: J, its gradient and the running statistics are means over samples, so each is
-    the sum of the pieces' weighted by n_c / n (one piece: its result as it is)."""
+    the sum of the pieces' weighted by n_c / n (one piece: its result as it is). ``workers`` threads share the
+    gradients' sums by rows (the same operations on every entry: the same bits)."""
     if len(parts) == 1:
         return parts[0][1]
     loss, n_correct, grads, state = 0.0, 0, {}, {}
+    if workers > 1:
+        weights, all_grads = [n_c / n for n_c, _ in parts], [result[2] for _, result in parts]
+        grads = {k: np.empty(g.shape, np.result_type(weights[0], g)) for k, g in all_grads[0].items()}   # as weight * g
+
+        def rows_share(share):
+            for k, total in grads.items():
+                sl = _rows(len(total), workers)[share]
+                np.multiply(weights[0], all_grads[0][k][sl], out=total[sl])
+                for weight, g in zip(weights[1:], all_grads[1:]):
+                    total[sl] += weight * g[k][sl]
+
+        list(thread_pool(workers).map(rows_share, range(workers)))
     for n_c, (loss_c, correct_c, grads_c, state_c) in parts:
         weight = n_c / n
         loss += weight * loss_c
         n_correct += correct_c
-        for total, part in ((grads, grads_c), (state, state_c)):
+        for total, part in ((state, state_c),) if workers > 1 else ((grads, grads_c), (state, state_c)):
             for k, g in part.items():
                 if k in total:
                     total[k] += weight * g
@@ -63,6 +79,58 @@ def pieces(n: int, chunk_rows: int | None, workers: int) -> list:
         return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
     step = chunk_rows or max(n, 1)
     return [slice(a, min(a + step, n)) for a in range(0, n, step)]
+
+
+@lru_cache(maxsize=None)
+def thread_pool(workers: int) -> ThreadPoolExecutor:
+    """One pool of ``workers`` threads for the whole process, kept from batch to batch (starting two threads for
+    every batch cost more than it had to)."""
+    return ThreadPoolExecutor(workers, thread_name_prefix="nn_helpers")
+
+
+@lru_cache(maxsize=None)
+def _rows(n_rows: int, parts: int) -> list:
+    bounds = np.linspace(0, n_rows, parts + 1).astype(int)
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def optimizer_step(optimizer, params: dict, grads: dict, workers: int = 1) -> None:
+    """``optimizer.step(params, grads)``, its element-wise update shared by ``workers`` threads: each updates its
+    share of the rows of every parameter (and of the optimizer's state for it: momentum's velocity, Adam's m and
+    v) through views, with a shallow copy of the optimizer that holds those views. Every entry is computed by
+    the same operations as in one thread: the same bits. One thread (or the first step, before the state exists,
+    or an optimizer with a ``step`` of its own, or a state that is not arrays the shape of the parameter): the
+    plain ``optimizer.step``."""
+    from .optimizers import Optimizer
+
+    state = getattr(optimizer, "state", None)
+
+    def sliced(value, sl, shape):
+        if isinstance(value, np.ndarray) and value.shape == shape:
+            return value[sl]
+        if isinstance(value, tuple) and all(isinstance(v, np.ndarray) and v.shape == shape for v in value):
+            return tuple(v[sl] for v in value)
+        raise TypeError
+
+    if workers < 2 or not isinstance(optimizer, Optimizer) or type(optimizer).step is not Optimizer.step \
+            or not isinstance(state, dict) or any(k not in state for k in grads):
+        optimizer.step(params, grads)
+        return
+    shares = []
+    try:
+        for part in range(workers):
+            shadow = copy.copy(optimizer)
+            shadow.state, p, g = {}, {}, {}
+            for k, grad in grads.items():
+                sl = _rows(len(grad), workers)[part]
+                p[k], g[k] = params[k][sl], grad[sl]
+                shadow.state[k] = sliced(state[k], sl, params[k].shape)
+            shares.append((shadow, p, g))
+    except TypeError:
+        optimizer.step(params, grads)
+        return
+    list(thread_pool(workers).map(lambda share: share[0].step(share[1], share[2]), shares))
+    optimizer.t += 1
 
 
 class Sequential:
@@ -173,22 +241,25 @@ class Sequential:
                 needed += layer.dropout_shapes(params, shape)
                 shape = layer.output_shape(params, shape)
             masks = [dropout_mask(shape, p, rng, X.dtype) for shape, p in needed] or None
-            with ThreadPoolExecutor(self.workers) as pool:
-                parts = list(pool.map(lambda sl: (sl.stop - sl.start, self._piece(
-                    params, X[sl], y[sl], None, masks and [m[sl] for m in masks])), slices))
+            parts = list(thread_pool(self.workers).map(lambda sl: (sl.stop - sl.start, self._piece(
+                params, X[sl], y[sl], None, masks and [m[sl] for m in masks])), slices))
         else:
             parts = [(sl.stop - sl.start, self._piece(params, X[sl], y[sl], rng, None)) for sl in slices]
-        loss, n_correct, grads, state = combine(parts, n)
+        loss, n_correct, grads, state = combine(parts, n, self.workers if len(slices) > 1 else 1)
         for k, v in state.items():
             params[k][...] = v
         return loss, n_correct, grads
 
     def predict_proba(self, params: dict, X: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Class probabilities (n, K) in evaluation mode (no dropout, batch norm with its running statistics),
-        ``batch_size`` samples at a time (default ``predict_rows``)."""
+        ``batch_size`` samples at a time (default ``predict_rows``), shared by the model's ``workers`` threads
+        (the same pieces either way: the same results)."""
         self.check_input(params, X)
         size = batch_size or self.predict_rows
-        parts = [softmax(self.forward(params, X[i : i + size])[0]) for i in range(0, len(X), size)]
+        predict = lambda i: softmax(self.forward(params, X[i : i + size])[0])
+        starts = range(0, len(X), size)
+        parts = list(thread_pool(self.workers).map(predict, starts)) if self.workers > 1 and len(starts) > 1 \
+            else [predict(i) for i in starts]
         if parts:
             return np.concatenate(parts)
         return np.empty((0, self.n_classes(params)), dtype=next(iter(params.values())).dtype)

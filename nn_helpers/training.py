@@ -21,6 +21,7 @@ import numpy as np
 
 from .losses import cross_entropy
 from .metrics import accuracy
+from .model import optimizer_step, thread_pool
 from .network import CHUNK_ROWS, MLP
 from .optimizers import Optimizer, cosine_lr, make_optimizer, onecycle_lr
 
@@ -207,8 +208,10 @@ def _check_train_args(model, params, X, y, X_val, y_val, epochs, batch_size, sch
         except ValueError as err:
             raise ValueError(f"X_val: {err}") from None
         y_val = check_labels(y_val, len(X_val), n_classes, name="y_val")
-    if epochs < 1:
-        raise ValueError(f"epochs={epochs}; expected at least 1.")
+    if not (isinstance(epochs, (int, np.integer)) and epochs >= 1) and not (isinstance(epochs, float) and epochs >= 1
+                                                                          and math.isfinite(epochs)):
+        raise ValueError(f"epochs={epochs}; expected at least 1 (a whole number, or e.g. 2.5: a last epoch on half "
+                         f"of the training set).")
     batch_size = n if batch_size is None else int(batch_size)
     if not 1 <= batch_size:
         raise ValueError(f"batch_size={batch_size}; expected at least 1.")
@@ -255,9 +258,8 @@ class _Run:
 
 
 def _step(run: _Run, params: dict, Xb, yb, where: str):
-    """One optimizer step on the batch ``(Xb, yb)``; returns its loss and correct predictions (before the step)."""
-    if run.augment is not None:
-        Xb = augmented(Xb, run.augment, run.augment_rng)
+    """One optimizer step on the batch ``(Xb, yb)`` (augmented already); returns its loss and correct predictions
+    (before the step)."""
     if run.total_steps:
         run.optimizer.lr = onecycle_lr(run.lr0, run.steps_done, run.total_steps)
         run.steps_done += 1
@@ -269,26 +271,47 @@ def _step(run: _Run, params: dict, Xb, yb, where: str):
                 f"Training diverged in {where}: the loss went from {run.first_loss:.3g} to {loss:.3g}. The "
                 f"learning rate {run.lr0:g} is too large for this network; try a smaller one, e.g. {run.lr0 / 10:g}."
             )
-        run.optimizer.step(params, grads)
+        optimizer_step(run.optimizer, params, grads, getattr(run.model, "workers", 1))
     return loss, n_correct
 
 
-def _run_epoch(run: _Run, params: dict, X, y, epoch: int):
-    """One pass over the shuffled training set; returns the mean loss and accuracy of its batches."""
+def epoch_rows(n: int, epochs: float) -> list:
+    """The samples each epoch trains on: n for every epoch, except a last one of ``round(f n)`` when ``epochs``
+    has a fraction f (``epochs=2.5``: n, n, n / 2)."""
+    whole = math.ceil(epochs)
+    last = n if epochs == whole else max(1, round((epochs - (whole - 1)) * n))
+    return [n] * (whole - 1) + [last]
+
+
+def _run_epoch(run: _Run, params: dict, X, y, epoch: int, rows: int | None = None):
+    """One pass over the shuffled training set (``rows``: over the first that many samples of the shuffled
+    order only); returns the mean loss and accuracy of its batches."""
     n = len(X)
-    n_batches = math.ceil(n / run.batch_size)
+    rows = n if rows is None else rows
+    n_batches = math.ceil(rows / run.batch_size)
     order = run.rng.permutation(n) if run.shuffle else np.arange(n)
     loss_sum = correct = 0.0
-    for b in range(n_batches):
-        idx = order[b * run.batch_size : (b + 1) * run.batch_size]
+
+    def batch(b):
+        idx = order[b * run.batch_size : min((b + 1) * run.batch_size, rows)]
         # one batch holding every sample: the order does not change the mean gradient, skip the copy
-        Xb, yb = (X, y) if n_batches == 1 else (X[idx], y[idx])
+        Xb, yb = (X, y) if n_batches == 1 and rows == n else (X[idx], y[idx])
+        return (Xb if run.augment is None else augmented(Xb, run.augment, run.augment_rng)), yb
+
+    # With threads sharing each batch, a helper thread gathers and augments batch b + 1 while batch b trains (the
+    # batches in order: the augmentation draws what it drew without the helper).
+    ahead = thread_pool(1) if run.augment is not None and getattr(run.model, "workers", 1) > 1 else None
+    upcoming = ahead.submit(batch, 0) if ahead else None
+    for b in range(n_batches):
+        Xb, yb = upcoming.result() if ahead else batch(b)
+        if ahead and b + 1 < n_batches:
+            upcoming = ahead.submit(batch, b + 1)
         loss, n_correct = _step(run, params, Xb, yb, f"epoch {epoch} (batch {b + 1} of {n_batches})")
         loss_sum += loss * len(yb)
         correct += n_correct
         if run.bar is not None:
             run.bar.update(1)
-    return loss_sum / n, correct / n
+    return loss_sum / rows, correct / rows
 
 
 def _measure_epoch(model: Model, params: dict, history: History, train_set, val_set) -> None:
@@ -309,7 +332,7 @@ def train(
     X: np.ndarray,
     y: np.ndarray,
     *,
-    epochs: int = 10,
+    epochs: float = 10,
     batch_size: int | None = 128,
     optimizer: str | Optimizer = "momentum",
     lr: float | None = None,
@@ -328,6 +351,8 @@ def train(
 ):
     """Train a copy of ``params`` on ``X`` (n, n_0) and labels ``y`` (n,); the input dict is left as is.
 
+    epochs: passes over the training set; with a fraction (e.g. 2.5) the last pass trains on that part of the
+        shuffled set only (half of it; :func:`epoch_rows`), and the schedules span the steps actually taken.
     optimizer: "sgd", "momentum", "adam" or an :class:`Optimizer`; ``lr`` overrides its learning rate.
     schedule: "constant" learning rate, "cosine" (set once an epoch, see :func:`cosine_lr`) or "onecycle"
         (set before every step, up from lr / 25 to lr over the first 30% of the steps, then down to nearly 0:
@@ -364,6 +389,7 @@ def train(
     elif lr is not None:
         optimizer.lr = lr
     n = len(X)
+    rows = epoch_rows(n, epochs)
     params = {k: v.copy() for k, v in params.items()}
     X = np.asarray(X, dtype=next(iter(params.values())).dtype)        # the weights' float type
     sample = train_sample_indices(n, train_sample, seed) if train_sample else None
@@ -371,15 +397,15 @@ def train(
     val_set = None if X_val is None else (X_val, y_val)
     run = _Run(model, optimizer, batch_size, shuffle, augment, optimizer.lr, np.random.default_rng(seed),
                np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2]),
-               _progress_bar(epochs * math.ceil(n / batch_size), progress),
-               total_steps=epochs * math.ceil(n / batch_size) if schedule == "onecycle" else 0)
+               _progress_bar(sum(math.ceil(r / batch_size) for r in rows), progress),
+               total_steps=sum(math.ceil(r / batch_size) for r in rows) if schedule == "onecycle" else 0)
     history = History()
     try:
-        for epoch in range(1, epochs + 1):
+        for epoch, epoch_n in enumerate(rows, start=1):
             start = time.perf_counter()
             if schedule == "cosine":
                 optimizer.lr = cosine_lr(run.lr0, epoch, epochs)
-            running_loss, running_acc = _run_epoch(run, params, X, y, epoch)
+            running_loss, running_acc = _run_epoch(run, params, X, y, epoch, epoch_n)
             history.epoch.append(epoch)
             history.running_loss.append(running_loss)
             history.running_acc.append(running_acc)

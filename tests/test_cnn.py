@@ -114,3 +114,39 @@ def test_train_says_where_model_settings_go():
     with pytest.raises(ValueError, match="set them on the model instead"):
         nn.train(init_cnn((2, 3), kernel=3, hidden=4), np.zeros((4, 1, 28, 28), np.float32), np.zeros(4, int),
                  model=CNN(), dropout=0.2, progress=False)
+
+
+@pytest.mark.parametrize("name, decay", [("sgd", 0.0), ("momentum", 0.01), ("adam", 0.01)])
+def test_the_optimizer_step_shared_by_two_threads_is_the_same_bits(name, decay):
+    from nn_helpers.model import optimizer_step
+    rng = np.random.default_rng(9)
+    params = small_cnn(dtype=np.float32)
+    one, two = nn.make_optimizer(name, 0.01, weight_decay=decay), nn.make_optimizer(name, 0.01, weight_decay=decay)
+    p1, p2 = {k: v.copy() for k, v in params.items()}, {k: v.copy() for k, v in params.items()}
+    for _ in range(3):                       # the first step makes the state; the next ones share it by rows
+        grads = {k: rng.standard_normal(v.shape).astype(np.float32) for k, v in params.items()}
+        one.step(p1, grads)
+        optimizer_step(two, p2, grads, workers=2)
+    assert one.t == two.t == 3
+    assert all(np.array_equal(p1[k], p2[k]) for k in params)
+    assert all(np.array_equal(np.asarray(one.state[k]), np.asarray(two.state[k])) for k in one.state)
+
+
+def test_predict_proba_shared_by_two_threads_is_the_same():
+    params = small_cnn(dtype=np.float32)
+    X = np.random.default_rng(6).random((9, 1, 8, 8), dtype=np.float32)
+    assert np.array_equal(CNN().predict_proba(params, X, batch_size=2), CNN(workers=2).predict_proba(params, X, batch_size=2))
+
+
+def test_the_pieces_gradients_summed_by_two_threads_are_the_same_bits():
+    from nn_helpers.model import combine
+    r = np.random.default_rng(10)
+    grads = lambda: {"W1": r.standard_normal((37, 5)).astype(np.float32), "b1": r.standard_normal(3).astype(np.float32)}
+    parts = [(5, (0.3, 2, grads(), {"mean1": np.ones(3, np.float32)})), (6, (0.4, 3, grads(), {"mean1": np.zeros(3, np.float32)}))]
+    one, two = combine(parts, 11), combine(parts, 11, workers=2)
+    assert one[2]["W1"].dtype == np.float32                      # a Python float weight keeps float32
+    parts = [(np.int64(n_c), result) for n_c, result in parts]    # a NumPy one (from pieces' bounds) makes float64
+    one, two = combine(parts, 11), combine(parts, 11, workers=2)
+    assert two[2]["W1"].dtype == np.float64
+    assert one[:2] == two[:2] and np.array_equal(one[3]["mean1"], two[3]["mean1"])
+    assert all(np.array_equal(one[2][k], two[2][k]) and one[2][k].dtype == two[2][k].dtype for k in one[2])

@@ -204,3 +204,32 @@ def test_conv_errors_on_weights_and_bias():
         nn.conv2d_forward(np.zeros((1, 1, 2, 2)), np.zeros((2, 1, 3, 3)), np.zeros(2))
     with pytest.raises(ValueError, match="maxpool expects"):
         nn.maxpool_forward(np.zeros((2, 28, 28)))
+
+
+@pytest.mark.parametrize("shape, FR, stride, pad, pool", [((3, 2, 8, 8), (4, 3), 1, 1, 2), ((2, 3, 9, 7), (5, 3), 1, 1, 2),
+                                                          ((2, 1, 12, 12), (3, 3), 2, 0, 2), ((2, 2, 9, 9), (3, 3), 1, 1, 3)])
+def test_conv_pool_is_the_convolution_then_the_pooling(shape, FR, stride, pad, pool):
+    from nn_helpers.conv import conv_pool_backward, conv_pool_forward
+    X, W, b = random_case(shape, *FR)
+    Z, conv_cache = nn.conv2d_forward(X, W, b, stride=stride, pad=pad)
+    A, pool_cache = nn.maxpool_forward(Z, size=pool)
+    A2, cache = conv_pool_forward(X, W, b, stride=stride, pad=pad, pool=pool)
+    assert A2.shape == A.shape and np.allclose(A2, A, rtol=0, atol=1e-12)
+    dA = np.random.default_rng(8).normal(size=A.shape)
+    expected = nn.conv2d_backward(nn.maxpool_backward(dA, pool_cache), conv_cache)
+    for name, got, want in zip(("dX", "dW", "db"), conv_pool_backward(dA, cache), expected):
+        assert np.allclose(got, want, rtol=0, atol=1e-12), name
+    assert conv_pool_backward(dA, cache, need_dX=False)[0] is None
+
+
+def test_conv_pool_ties_send_the_gradient_to_the_first_maximum_as_maxpool_does():
+    from nn_helpers.conv import conv_pool_backward, conv_pool_forward
+    X = np.zeros((1, 1, 6, 6))
+    X[0, 0, 2, 3] = X[0, 0, 3, 2] = 1.0            # ties inside windows, and flat zero windows elsewhere
+    W, b = np.ones((1, 1, 1, 1)), np.array([0.5])   # a 1x1 convolution: Z = X + 0.5, the ties kept
+    A, cache = conv_pool_forward(X, W, b, pool=2)
+    dX, dW, db = conv_pool_backward(np.full(A.shape, 5.0), cache)
+    Z, conv_cache = nn.conv2d_forward(X, W, b)
+    _, pool_cache = nn.maxpool_forward(Z, size=2)
+    assert np.array_equal(dX, nn.conv2d_backward(nn.maxpool_backward(np.full(A.shape, 5.0), pool_cache), conv_cache)[0])
+    assert dX.sum() == 5.0 * A.size                 # one entry of each window, never every tied one

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import nn_helpers as nn
-from nn_helpers.layers import (Activation, BatchNorm, Conv2D, Dense, Dropout, Flatten, LayerNorm, MaxPool, Pass,
+from nn_helpers.layers import (Activation, BatchNorm, Conv2D, ConvPool, Dense, Dropout, Flatten, LayerNorm, MaxPool, Pass,
                                Residual, SpatialBatchNorm, batchnorm_backward, batchnorm_backward_graph,
                                batchnorm_forward)
 from nn_helpers.losses import cross_entropy, softmax
@@ -56,6 +56,8 @@ def check_layer(layer, x, train=True, masks=None, params=None):
     (Flatten(), (2, 3, 2, 2)),
     (Conv2D(1, stride=2, pad=1, filters=2, kernel=3), (2, 3, 5, 5)),
     (MaxPool(2), (2, 2, 4, 6)),
+    (ConvPool(1, pad=1, filters=2, kernel=3), (2, 3, 6, 6)),
+    (ConvPool(1, stride=2, pad=1, filters=2, kernel=3, pool=2), (2, 2, 9, 7)),
     (LayerNorm(1), (4, 6)),
     (LayerNorm(1), (2, 3, 2, 2)),
     (Residual((Dense(1, 4), Activation("tanh"), Dense(2, 4))), (5, 4)),

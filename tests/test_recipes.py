@@ -94,7 +94,7 @@ def test_fast_recipe_settings():
     fast = recipes.RECIPES["fast"]
     assert fast is recipes.FAST and recipes.is_cnn(fast) and fast["batch_norm"]
     assert (fast["filters"], fast["kernel"], fast["hidden"], fast["dropout"], fast["augment"]) == ([32, 64], 3, [128], 0, 1)
-    assert (fast["optimizer"], fast["lr"], fast["schedule"], fast["batch_size"], fast["epochs"]) == ("adam", 0.01, "onecycle", 128, 3)
+    assert (fast["optimizer"], fast["lr"], fast["schedule"], fast["batch_size"], fast["epochs"]) == ("adam", 0.01, "onecycle", 128, 2.75)
     assert (fast["val"], fast["train_sample"], fast["workers"], fast["blas_threads"], fast["reuse_memory"]) \
         == (0, 0, 2, 1, True)
     assert recipes.describe(fast) == (
@@ -102,7 +102,9 @@ def test_fast_recipe_settings():
         "batch 128, shifts of up to 1 px, 2 threads of 1 BLAS thread")
     params, model = recipes.build_model(fast)
     layers = [type(layer).__name__ for layer in model.layers]
-    assert layers == ["Conv2D", "MaxPool", "SpatialBatchNorm", "Activation"] * 2 + ["Flatten", "Dense", "Activation", "Dense"]
+    assert layers == ["ConvPool", "SpatialBatchNorm", "Activation", "Conv2D", "MaxPool", "SpatialBatchNorm", "Activation",
+                      "Flatten", "Dense", "Activation", "Dense"]
+    assert model.layers[0].pool == 2 and model.layers[0].pad == 1       # conv 1 and its pooling as one layer
     assert params["W1"].shape == (32, 1, 3, 3) and params["gamma2"].shape == params["var2"].shape == (64,)
     assert params["W3"].shape == (7 * 7 * 64, 128) and params["W4"].shape == (128, 10)
     assert model.trained_keys(params) == ["W1", "b1", "gamma1", "beta1", "W2", "b2", "gamma2", "beta2", "W3", "b3", "W4", "b4"]
@@ -128,3 +130,20 @@ def test_reuse_freed_memory_applies_on_glibc_only():
 
     applied = recipes.reuse_freed_memory()
     assert applied == (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc")
+
+
+def test_a_fraction_of_an_epoch_trains_the_last_epoch_on_part_of_the_set():
+    from nn_helpers.optimizers import make_optimizer
+    from nn_helpers.training import epoch_rows, train
+    assert epoch_rows(100, 3) == [100, 100, 100] and epoch_rows(100, 2.5) == [100, 100, 50]
+    assert epoch_rows(100, 1.0) == [100] and epoch_rows(7, 1.01) == [7, 1]
+    X, y = small_images(48)
+    step = {**recipes.FAST, "filters": [2, 3], "hidden": [4], "batch_size": 16, "workers": 1}
+    params, model = recipes.build_model(step)
+    adam = make_optimizer("adam", 0.01)
+    _, history = train(params, recipes.model_inputs(step, X), y, epochs=1.5, batch_size=16, optimizer=adam,
+                       schedule="onecycle", model=model, progress=False, train_sample=0)
+    assert adam.t == 3 + 2 and history.epoch == [1, 2]       # 48 images, then 24: the one-cycle spans the 5 steps
+    assert all(math.isfinite(v) for v in history.running_loss)
+    with pytest.raises(ValueError, match="epochs=0.5; expected at least 1"):
+        recipes.train_step({**step, "epochs": 0.5}, X, y)

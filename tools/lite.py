@@ -89,7 +89,9 @@ It is kept in this browser's storage for this site, with your notebooks and `my_
 The site comes with `model.npz` (06's final recipe), `steps.json` (06's table of steps, when 06 had run)
 and `cnn_small.npz` (the small CNN of 09, for the playground), made when the site was built, so that 07, 08,
 09 and the playground load them instead of training them here first.
-Running 06 here replaces `model.npz` with the network you trained.
+Running 06 here trains on fewer images (`SMALL_RUN`, as its cells print) and saves `model_small.npz` and
+`steps_small.json` beside `model.npz`, which it keeps; `SMALL_RUN = False` trains every step on all 55,000
+images (an hour or more here) and replaces `model.npz`.
 """
 
 

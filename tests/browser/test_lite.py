@@ -176,12 +176,17 @@ def learner(fenced_browser, site_url, request):
     failed_before = request.session.testsfailed
     yield learner
     if request.session.testsfailed > failed_before:  # this test failed: keep a picture of its page
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        try:
-            learner.page.screenshot(path=SCREENSHOTS / f"FAILED-{request.node.name}.png", full_page=True)
-        except Exception as error:  # a crashed page: the failure itself says more
-            print(f"no screenshot: {error}")
+        screenshot(learner, f"FAILED-{request.node.name}.png")
     learner.close()
+
+
+def screenshot(learner, name: str) -> None:
+    """A picture of the learner's whole page in SCREENSHOTS, for a failure (a crashed page has none)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        learner.page.screenshot(path=SCREENSHOTS / name, full_page=True)
+    except Exception as error:  # a crashed page: the failure itself says more
+        print(f"no screenshot: {error}")
 
 
 def record(notebook: str, **seconds) -> None:
@@ -233,11 +238,7 @@ def test_notebooks_run_in_the_browser(fenced_browser, site_url, request):
         if error is not None:
             failures.append(f"{learner.name}: {error}")
             print(f"\n[lite] {learner.name} FAILED: {str(error)[:3000]}", flush=True)
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            try:
-                learner.page.screenshot(path=SCREENSHOTS / f"FAILED-lite-{learner.name}.png", full_page=True)
-            except Exception as shot:  # a crashed page: the failure itself says more
-                print(f"no screenshot: {shot}")
+            screenshot(learner, f"FAILED-lite-{learner.name}.png")
         learner.close()
 
     while queue or running:

@@ -105,7 +105,23 @@ def torch_epoch(torch, X: np.ndarray, y: np.ndarray, seed: int) -> dict:
     result = timed(epoch)
     return {**result, "threads": f"torch.set_num_threads({torch.get_num_threads()}), "
                                  f"{torch.get_num_interop_threads()} inter-op thread",
-            "torch": torch.__version__, "mkldnn": bool(torch.backends.mkldnn.is_available())}
+            "torch": torch.__version__, "mkldnn": bool(torch.backends.mkldnn.is_available()),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+
+
+def cpu_model() -> str:
+    """The CPU's name, family and model (Linux: /proc/cpuinfo's first processor: a virtual machine's name can
+    be as vague as "Intel(R) Xeon(R) Processor"), or what the platform module says."""
+    try:
+        fields = {}
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                break                                          # the first processor only
+            key, _, value = line.partition(":")
+            fields[key.strip()] = value.strip()
+        return f"{fields['model name']} (family {fields['cpu family']}, model {fields['model']})"
+    except (OSError, KeyError):
+        return platform.processor() or platform.machine()
 
 
 def main(argv=None) -> int:
@@ -143,8 +159,10 @@ def main(argv=None) -> int:
     print(f"ratio nn_helpers / PyTorch: {ratio['wall_seconds']:.2f} (wall), {ratio['cpu_seconds']:.2f} (CPU); "
           f"goal <= 1.5", flush=True)
     run = {"machine": {"platform": platform.platform(), "cores": os.cpu_count(), "loadavg_at_start": load_avg,
+                        "cpu": cpu_model(),
                         **{k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
-                                                          "OMP_WAIT_POLICY")}},
+                                                          "OMP_WAIT_POLICY", "ATEN_CPU_CAPABILITY",
+                                                          "DNNL_MAX_CPU_ISA")}},
             "epoch": {"images": len(X), "batch_size": 128, "seed": args.seed}, "nn_helpers": ours, "torch": theirs,
             "ratio": ratio}
     path = Path(args.json)

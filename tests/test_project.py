@@ -4,6 +4,7 @@ opened the same way on every system."""
 import ast
 import importlib.util
 import json
+import os
 import re
 import sys
 import tomllib
@@ -97,7 +98,13 @@ def text_opens_without_encoding(source: str) -> list:
 
 
 def project_python_files():
-    return sorted(p for p in ROOT.rglob("*.py") if not NOT_OURS & set(p.relative_to(ROOT).parts))
+    """The project's .py files: the folders of NOT_OURS are not entered (.venv alone holds tens of thousands of
+    files: 0.6 s of walking them to throw them away)."""
+    found = []
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in NOT_OURS]
+        found += [Path(folder) / name for name in files if name.endswith(".py")]
+    return sorted(found)
 
 
 def notebook_code(path: Path) -> str:

@@ -138,7 +138,6 @@ class DrawingPad(Panel):
         self.update()
 
     def update(self) -> None:
-        self.last_predict = time.perf_counter()
         image28 = mnist_preprocess(self.image)
         network, two = self.network, self.cnn_params is not None
         if image28.any():
@@ -159,6 +158,10 @@ class DrawingPad(Panel):
                           predictions=predictions)
         self.show(self.draw(image28, probs, prediction, network if two else "network"))
         self.say(text)
+        # THROTTLE counts from the end of a prediction: on a slow machine, where a prediction and its figure
+        # take longer than THROTTLE, counting from its start predicted again at every mouse move, and the
+        # pen lagged behind the mouse (21 predictions for a stroke of 21 points, 10 s on a busy machine).
+        self.last_predict = time.perf_counter()
 
     def draw(self, image28, probs, prediction, network="network") -> Figure:
         fig = Figure(figsize=(5.6, 2.6), layout="constrained")

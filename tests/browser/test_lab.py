@@ -85,9 +85,9 @@ def test_draw_a_digit_in_lab(lab_page, lab):
     expect_new_figure(box, src)
     src = figure_src(box)
     box.get_by_role("button", name="CNN", exact=True).click()  # the toggle: now the CNN reads the same drawing
+    expect_new_figure(box, src)
     expect(readout(box)).to_contain_text("The CNN reads")
     expect(readout(box)).to_contain_text("the MLP would read 7")
-    expect_new_figure(box, src)
     save_screenshot(box, "lab_drawing_pad")
     assert not stderr(lab_page).count()
 
@@ -97,8 +97,8 @@ def test_slider_in_lab(playground_in_lab):
     expect(readout(box)).to_have_text("probabilities: 0.659, 0.242, 0.099")
     src = figure_src(box)
     type_into_slider(box, "temperature", 0.1)
-    expect(readout(box)).to_have_text("probabilities: 1.000, 0.000, 0.000")
     expect_new_figure(box, src)
+    expect(readout(box)).to_have_text("probabilities: 1.000, 0.000, 0.000")
 
 
 def test_boundary_explorer_in_lab(playground_in_lab):
@@ -113,8 +113,8 @@ def test_boundary_explorer_in_lab(playground_in_lab):
             <= e.closest('.widget-vbox').getBoundingClientRect().right + 1"""), f"{label}: readout outside its column"
     src, before = figure_src(box), readout(box).inner_text()
     press_on_slider(box, "hidden layers", "ArrowRight")  # 1 -> 2 hidden layers
-    expect(readout(box)).to_contain_text("network 2-32-32-3, 1,251 parameters")
     expect_new_figure(box, src)
+    expect(readout(box)).to_contain_text("network 2-32-32-3, 1,251 parameters")
     src, deeper = figure_src(box), readout(box).inner_text()
     press_on_slider(box, "L2 lambda", "ArrowRight", 7)  # 0 -> 0.1: the weights decay to nothing
     expect(slider(box, "L2 lambda").locator(".widget-readout")).to_have_text("0.1")

@@ -41,8 +41,8 @@ NEW_FIGURE = """([box, old]) => {
 def expect_new_figure(box: Locator, old_src: str) -> None:
     """Wait until the panel shows a different figure (a redraw happened).
 
-    The page is asked every 50 ms: Playwright's ``expect`` asks after 0.1, 0.35, 0.85, 1.85 s..., so a
-    redraw of 0.4 s was seen after 0.85 s. The panels draw the figure first and the readout right after
+    The page is asked every 50 ms: Playwright's ``expect`` asks at growing intervals, up to 0.5 s apart
+    (1 s in older versions), so a redraw of 0.3 s was seen after 0.77 s. The panels draw the figure first and the readout right after
     it, so the readout's expect that follows passes at once. A timeout falls through to ``expect``, for
     its message."""
     try:

@@ -238,6 +238,32 @@ def test_drawing_pad_mouse(model):
         pad.set_image(np.full((28, 28), 255.0))
 
 
+def test_drawing_pad_predicts_while_drawing_but_not_at_every_move(model, monkeypatch):
+    """A slow prediction (its figure takes 1 s of a fake clock; the mouse moves every 0.1 s) is followed by
+    THROTTLE of drawing before the next: counted from its start instead, every move predicted again, and
+    the pen lagged behind the mouse."""
+    from nn_helpers.widgets import draw_a_digit
+
+    clock = [0.0]
+    monkeypatch.setattr(draw_a_digit.time, "perf_counter", lambda: clock[0])
+    pad = W.drawing_pad(model)
+    draw, predictions = pad.draw, []
+
+    def slow_draw(*args):
+        predictions.append(clock[0])
+        clock[0] += 1.0
+        return draw(*args)
+
+    pad.draw = slow_draw
+    pad.on_down(140, 40)
+    for k in range(1, 21):
+        clock[0] += 0.1
+        pad.on_move(140, 40 + 10 * k)
+    pad.on_up(140, 240)
+    assert 3 <= len(predictions) <= 8, predictions  # 20 moves: every third predicts, and the release
+    assert pad.state["prediction"] == 1
+
+
 def test_drawing_pad_network_toggle(mnist, model):
     """With a CNN, the toggle says which network reads; state and readout follow it, both ways."""
     images, labels, _ = mnist

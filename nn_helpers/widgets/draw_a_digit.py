@@ -138,7 +138,6 @@ class DrawingPad(Panel):
         self.update()
 
     def update(self) -> None:
-        self.last_predict = time.perf_counter()
         image28 = mnist_preprocess(self.image)
         network, two = self.network, self.cnn_params is not None
         if image28.any():
@@ -159,10 +158,17 @@ class DrawingPad(Panel):
                           predictions=predictions)
         self.show(self.draw(image28, probs, prediction, network if two else "network"))
         self.say(text)
+        # THROTTLE counts from the end of a prediction: on a slow machine, where a prediction and its figure
+        # take longer than THROTTLE, counting from its start predicted again at every mouse move, and the
+        # pen lagged behind the mouse (21 predictions for a stroke of 21 points, 10 s on a busy machine).
+        self.last_predict = time.perf_counter()
 
     def draw(self, image28, probs, prediction, network="network") -> Figure:
-        fig = Figure(figsize=(5.6, 2.6), layout="constrained")
+        # Fixed margins, where a constrained layout put the axes: drawing the figure takes half the time
+        # (it is redrawn while the mouse draws), and the picture is the same.
+        fig = Figure(figsize=(5.6, 2.6))
         ax_img, ax_bar = fig.subplots(1, 2, width_ratios=[1, 1.6])
+        fig.subplots_adjust(left=0.0074, right=0.9925, bottom=0.1833, top=0.9019, wspace=0.244)
         ax_img.imshow(image28, cmap="gray_r", vmin=0, vmax=1)
         ax_img.set(title=f"what the {network} sees (28x28)", xticks=[], yticks=[])
         colors = ["crimson" if k == prediction else "tab:blue" for k in range(len(probs))]

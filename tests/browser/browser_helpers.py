@@ -13,6 +13,7 @@ from browser_env import SCREENSHOTS, skip_or_fail_without_browser
 skip_or_fail_without_browser(module_level=True)
 
 from playwright.sync_api import Locator, Page, expect  # noqa: E402  (only once we know it is there)
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
 
 
 
@@ -31,9 +32,24 @@ def figure_src(box: Locator) -> str:
     return img.get_attribute("src")
 
 
+NEW_FIGURE = """([box, old]) => {
+    const img = box.querySelector('.nn-figure img');
+    return img !== null && img.getAttribute('src') !== old;
+}"""
+
+
 def expect_new_figure(box: Locator, old_src: str) -> None:
-    """Wait until the panel shows a different figure (a redraw happened)."""
-    expect(box.locator(".nn-figure img").first).not_to_have_attribute("src", old_src)
+    """Wait until the panel shows a different figure (a redraw happened).
+
+    The page is asked every 50 ms: Playwright's ``expect`` asks at growing intervals, up to 0.5 s apart
+    (1 s in older versions), so a redraw of 0.3 s was seen after 0.77 s. The panels draw the figure first and the readout right after
+    it, so the readout's expect that follows passes at once. A timeout falls through to ``expect``, for
+    its message."""
+    try:
+        box.page.wait_for_function(NEW_FIGURE, arg=[box.element_handle(), old_src], polling=50)
+    except PlaywrightTimeoutError:
+        pass
+    expect(box.locator(".nn-figure img").first).not_to_have_attribute("src", old_src, timeout=1_000)
 
 
 def slider(box: Locator, label: str) -> Locator:

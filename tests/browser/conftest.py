@@ -24,6 +24,7 @@ from browser_env import CHROMIUM, CHROMIUM_ARGS, ROOT, SCREENSHOTS, skip_or_fail
 
 NOTEBOOKS = ROOT / "notebooks"
 MODEL = ROOT / "output" / "model.npz"
+CNN = ROOT / "output" / "cnn_small.npz"
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +64,16 @@ def model_file(browser):
 
     recipes.final_model(MODEL)
     return MODEL
+
+
+@pytest.fixture(scope="session")
+def cnn_file(browser):
+    """The playground loads ../output/cnn_small.npz (notebook 09's CNN): train it once here if it is missing,
+    rather than in every server's run of the playground (3-4 CPU-s each)."""
+    from nn_helpers import recipes
+
+    recipes.small_cnn(CNN)
+    return CNN
 
 
 #: Kernels of the test servers use one BLAS thread: on a busy CI machine, small matrix products run
@@ -111,7 +122,7 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def voila(browser, model_file, tmp_path_factory):
+def voila(browser, model_file, cnn_file, tmp_path_factory):
     """`voila notebooks/playground.ipynb` on a free port; yields its URL."""
     port = free_port()
     log = tmp_path_factory.mktemp("voila") / "voila.log"
@@ -147,14 +158,15 @@ LAB_SETTINGS = {
 
 
 @pytest.fixture(scope="module")
-def lab(browser, model_file, tmp_path_factory):
-    """JupyterLab serving a clean copy of the notebooks (and the model); yields (url, token)."""
+def lab(browser, model_file, cnn_file, tmp_path_factory):
+    """JupyterLab serving a clean copy of the notebooks (and the models); yields (url, token)."""
     root = tmp_path_factory.mktemp("lab")
     (root / "notebooks").mkdir()
     for notebook in ("09_draw_a_digit.ipynb", "playground.ipynb"):
         clean_copy(NOTEBOOKS / notebook, root / "notebooks" / notebook)
     (root / "output").mkdir()
-    shutil.copy(model_file, root / "output" / "model.npz")
+    for model in (model_file, cnn_file):
+        shutil.copy(model, root / "output" / model.name)
     settings = root / "settings"
     for name, value in LAB_SETTINGS.items():
         (settings / name).parent.mkdir(parents=True, exist_ok=True)

@@ -17,30 +17,46 @@ def new_lab_page(browser):
     return page
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def lab_page(browser, lab):
+    """One JupyterLab page for the module: each notebook opens in a tab of its own, from the file browser
+    (loading JupyterLab again for the second notebook cost 2-4 s and 2.4 CPU-s of Chromium; a tab, half)."""
     page = new_lab_page(browser)
     yield page
     page.close()
 
 
 @pytest.fixture(scope="module")
-def playground_in_lab(browser, lab):
+def playground_in_lab(lab_page, lab):
     """The playground run once in JupyterLab for the tests of its panels (each moves a panel of its own and
-    puts it back): a JupyterLab page and a run of every panel's cell cost about 10 s a test."""
-    page = new_lab_page(browser)
-    run_notebook(page, lab, "playground.ipynb")
-    yield page
-    page.close()
+    puts it back): a run of every panel's cell costs about 10 s a test."""
+    run_notebook(lab_page, lab, "playground.ipynb")
+    return lab_page
+
+
+def notebook(page):
+    """The notebook on display (the panels of the other tabs are hidden)."""
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+
+
+def idle(page):
+    return notebook(page).locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator[data-status='idle']")
 
 
 def run_notebook(page, lab, name):
-    """Open a notebook in JupyterLab and run all its cells from the Run menu."""
+    """Open a notebook in JupyterLab (in a new tab if JupyterLab is already loaded) and run all its cells
+    from the Run menu."""
     url, token = lab
-    page.goto(f"{url}/lab/tree/notebooks/{name}?reset&token={token}")
-    expect(page.locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator[data-status='idle']")).to_be_visible()
+    if page.url.startswith(url):  # double-click it in the file browser, as a learner does
+        tabs = page.locator(".jp-NotebookPanel").count()
+        page.locator(".jp-DirListing-item", has_text=name).dblclick()
+        expect(page.locator(".jp-NotebookPanel")).to_have_count(tabs + 1)
+        expect(page.locator(".jp-NotebookPanel.lm-mod-hidden")).to_have_count(tabs)  # the new tab is on top
+    else:
+        page.goto(f"{url}/lab/tree/notebooks/{name}?reset&token={token}")
+    expect(idle(page)).to_be_visible()
     expect(page.locator(".jp-StatusBar-Widget", has_text="Idle").first).to_be_visible()
-    first_prompt = page.locator(".jp-CodeCell .jp-InputPrompt").first
+    first_prompt = notebook(page).locator(".jp-CodeCell .jp-InputPrompt").first
     for attempt in range(3):  # a click while the kernel is still connecting runs nothing: try again
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
@@ -52,11 +68,16 @@ def run_notebook(page, lab, name):
     raise AssertionError(f"Run All did not start {name}")
 
 
+def stderr(page):
+    """Error output (a traceback, a warning) of the notebook on display."""
+    return notebook(page).locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+
+
 def test_draw_a_digit_in_lab(lab_page, lab):
     run_notebook(lab_page, lab, "09_draw_a_digit.ipynb")
-    box = panel(lab_page, "drawing-pad")
+    box = panel(notebook(lab_page), "drawing-pad")
     expect(readout(box)).to_have_text("Draw a digit in the box with the mouse; the MLP reads it.")
-    expect(lab_page.locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator[data-status='idle']")).to_be_visible()
+    expect(idle(lab_page)).to_be_visible()
     src = figure_src(box)
     draw_stroke(lab_page, box.locator("canvas").first, SEVEN)
     expect(box.locator(".nn-prediction")).to_have_text("7")
@@ -64,36 +85,36 @@ def test_draw_a_digit_in_lab(lab_page, lab):
     expect_new_figure(box, src)
     src = figure_src(box)
     box.get_by_role("button", name="CNN", exact=True).click()  # the toggle: now the CNN reads the same drawing
+    expect_new_figure(box, src)
     expect(readout(box)).to_contain_text("The CNN reads")
     expect(readout(box)).to_contain_text("the MLP would read 7")
-    expect_new_figure(box, src)
     save_screenshot(box, "lab_drawing_pad")
-    assert not lab_page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
+    assert not stderr(lab_page).count()
 
 
 def test_slider_in_lab(playground_in_lab):
-    box = panel(playground_in_lab, "softmax-explorer")
+    box = panel(notebook(playground_in_lab), "softmax-explorer")
     expect(readout(box)).to_have_text("probabilities: 0.659, 0.242, 0.099")
     src = figure_src(box)
     type_into_slider(box, "temperature", 0.1)
-    expect(readout(box)).to_have_text("probabilities: 1.000, 0.000, 0.000")
     expect_new_figure(box, src)
+    expect(readout(box)).to_have_text("probabilities: 1.000, 0.000, 0.000")
 
 
 def test_boundary_explorer_in_lab(playground_in_lab):
     """The playground's first panel in JupyterLab: the depth and the lambda slider (a SelectionSlider,
     moved by the arrow keys) each train a new network, and the figure and the readout change."""
     lab_page = playground_in_lab
-    box = panel(lab_page, "boundary-explorer")
+    box = panel(notebook(lab_page), "boundary-explorer")
     expect(readout(box)).to_contain_text("network 2-32-3, 195 parameters")
-    expect(lab_page.locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator[data-status='idle']")).to_be_visible()
+    expect(idle(lab_page)).to_be_visible()
     for label in ("noise", "learning rate", "hidden layers", "L2 lambda"):  # each within its column
         assert slider(box, label).locator(".widget-readout").evaluate("""e => e.getBoundingClientRect().right
             <= e.closest('.widget-vbox').getBoundingClientRect().right + 1"""), f"{label}: readout outside its column"
     src, before = figure_src(box), readout(box).inner_text()
     press_on_slider(box, "hidden layers", "ArrowRight")  # 1 -> 2 hidden layers
-    expect(readout(box)).to_contain_text("network 2-32-32-3, 1,251 parameters")
     expect_new_figure(box, src)
+    expect(readout(box)).to_contain_text("network 2-32-32-3, 1,251 parameters")
     src, deeper = figure_src(box), readout(box).inner_text()
     press_on_slider(box, "L2 lambda", "ArrowRight", 7)  # 0 -> 0.1: the weights decay to nothing
     expect(slider(box, "L2 lambda").locator(".widget-readout")).to_have_text("0.1")
@@ -104,4 +125,4 @@ def test_boundary_explorer_in_lab(playground_in_lab):
     press_on_slider(box, "L2 lambda", "Home")
     press_on_slider(box, "hidden layers", "ArrowLeft")
     expect(readout(box)).to_have_text(before)  # the same network as at the start: seeded
-    assert not lab_page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
+    assert not stderr(lab_page).count()

@@ -44,8 +44,8 @@ def mover(box):
     def move(action, text):
         src, start = figure_src(box), time.perf_counter()
         action()
-        expect(readout(box)).to_contain_text(text)
         expect_new_figure(box, src)
+        expect(readout(box)).to_contain_text(text)
         moves.append(time.perf_counter() - start)
 
     return move, moves
@@ -60,14 +60,14 @@ def test_boundary_explorer_depth_and_lambda(voila_page):
     assert number_after(readout(box).inner_text(), "training accuracy") > 95
     src = figure_src(box)
     press_on_slider(box, "hidden layers", "ArrowLeft")  # 1 -> 0: softmax regression
+    expect_new_figure(box, src)
     expect(readout(box)).to_contain_text("network 2-3, 9 parameters")
     assert number_after(readout(box).inner_text(), "training accuracy") < 70
     expect(slider(box, "units per layer").locator(".noUi-target")).to_have_attribute("disabled", "true")
-    expect_new_figure(box, src)
     src = figure_src(box)
     press_on_slider(box, "hidden layers", "ArrowRight")
-    expect(readout(box)).to_contain_text("network 2-32-3, 195 parameters")
     expect_new_figure(box, src)
+    expect(readout(box)).to_contain_text("network 2-32-3, 195 parameters")
     src, before = figure_src(box), readout(box).inner_text()
     press_on_slider(box, "L2 lambda", "ArrowRight", 6)  # 0 -> 0.03: too strong, the spiral is lost
     expect(slider(box, "L2 lambda").locator(".widget-readout")).to_have_text("0.03")
@@ -80,13 +80,18 @@ def test_boundary_explorer_depth_and_lambda(voila_page):
 
 
 def test_boundary_explorer_step_and_play(voila_page):
+    """Step shows the network one snapshot later; Play replays the last snapshots up to the end, without
+    retraining. Play starts 5 snapshots before the end: each snapshot it shows is a redraw in the kernel,
+    and 5 prove that it plays as well as the 49 from epoch 6 did (7 s of a busy test run)."""
     box = panel(voila_page, "boundary-explorer")
     press_on_slider(box, "epoch shown", "Home")
     expect(readout(box)).to_contain_text("epoch 0 of 300")
     box.get_by_role("button", name="Step").click()
     expect(readout(box)).to_contain_text("epoch 6 of 300")
+    type_into_slider(box, "epoch shown", 270)
+    expect(readout(box)).to_contain_text("epoch 270 of 300")
     src = figure_src(box)
-    box.locator(".widget-play button").first.click()  # Play: from epoch 6 to the last, without retraining
+    box.locator(".widget-play button").first.click()  # Play: from epoch 270 to the last, without retraining
     expect_new_figure(box, src)
     expect(readout(box)).to_contain_text("epoch 300 of 300", timeout=120_000)
     expect(slider(box, "epoch shown").locator(".widget-readout")).to_have_text("300")
@@ -97,8 +102,8 @@ def test_digit_browser(voila_page):
     expect(readout(box)).to_have_text("images[0] shows a 7")
     src = figure_src(box)
     type_into_slider(box, "index", 3)
-    expect(readout(box)).to_have_text("images[3] shows a 0")
     expect_new_figure(box, src)
+    expect(readout(box)).to_have_text("images[3] shows a 0")
     choose(box, "5")
     expect(readout(box)).to_contain_text("shows a 5")
     save_screenshot(box, "voila_digit_browser")
@@ -109,8 +114,8 @@ def test_init_explorer(voila_page):
     expect(readout(box)).to_contain_text("layer 3: std 0.299")
     src = figure_src(box)
     type_into_slider(box, "scale", 0.1)
-    expect(readout(box)).to_contain_text("layer 3: std 0.000299")  # 0.1 per layer: vanishing
     expect_new_figure(box, src)
+    expect(readout(box)).to_contain_text("layer 3: std 0.000299")  # 0.1 per layer: vanishing
     save_screenshot(box, "voila_init_explorer")
 
 
@@ -131,9 +136,9 @@ def test_step_explorer(voila_page):
     expect(readout(box)).to_contain_text("h = 1.0e-06")
     src = figure_src(box)
     type_into_slider(box, "log10(h)", -12)
+    expect_new_figure(box, src)
     expect(readout(box)).to_contain_text("h = 1.0e-12")
     expect(box.locator(".nn-message")).to_contain_text("rounding error")
-    expect_new_figure(box, src)
     save_screenshot(box, "voila_step_explorer")
 
 
@@ -170,9 +175,9 @@ def test_threshold_explorer(voila_page):
     before = number_after(readout(box).inner_text(), "coverage")
     src = figure_src(box)
     type_into_slider(box, "threshold", 0.99)
+    expect_new_figure(box, src)
     expect(readout(box)).not_to_contain_text(f"coverage {before:.1f}%")
     assert number_after(readout(box).inner_text(), "coverage") < before
-    expect_new_figure(box, src)
     save_screenshot(box, "voila_threshold_explorer")
 
 

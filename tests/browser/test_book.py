@@ -70,10 +70,21 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+#: Where the test's server serves axe-core (audit.AXE), beside the site: a path no page links to.
+AXE_PATH = "/__axe-core__/axe.min.js"
+
+
+class BookHandler(QuietHandler):
+    """The site, and axe-core at AXE_PATH (loaded from a URL, the browser compiles it once for all pages)."""
+
+    def translate_path(self, path):
+        return str(audit.AXE) if path == AXE_PATH else super().translate_path(path)
+
+
 @pytest.fixture(scope="module")
 def server(site):
     """The site served by Python's http.server on 127.0.0.1 and a free port, in a thread of this process."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(BookHandler, directory=str(site)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -135,11 +146,11 @@ def axe():
         pytest.skip(f"axe-core is not available: {error}")
 
 
-def no_serious_axe_findings(page, path):
+def no_serious_axe_findings(page, path, axe_url=None):
     """Every rule of axe in light mode; in dark mode what a theme changes, the colours (axe's contrast check
     is its slowest rule: the others would add seconds per page to find the same)."""
     for theme, rules in (("light", None), ("dark", ["color-contrast"])):
-        found = audit.serious(audit.run_axe(page, theme, rules))
+        found = audit.serious(audit.run_axe(page, theme, rules, axe_url))
         assert found == [], f"{path} ({theme}): axe finds {found}"
 
 
@@ -242,7 +253,7 @@ def test_page(reader, site, axe, path):
     assert wide["unmarked_wide_equations"] == 0, f"{path}: equations that scroll without showing it"
     if (ROOT / "notebooks" / Path(path).with_suffix(".ipynb").name).is_file() and path.startswith("notebooks/"):
         chapter(page, path)  # a page made from a notebook
-    no_serious_axe_findings(page, path)
+    no_serious_axe_findings(page, path, reader.base + AXE_PATH)
 
 
 def chapter(page, path):

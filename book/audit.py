@@ -73,10 +73,12 @@ def axe_source() -> str:
     return AXE.read_text(encoding="utf-8")
 
 
-def run_axe(page, theme: str = "light", rules: list | None = None) -> list:
+def run_axe(page, theme: str = "light", rules: list | None = None, axe_url: str | None = None) -> list:
     """axe's violations on the page as shown in ``theme`` ("light" or "dark"), of all its rules or of
     ``rules`` only (["color-contrast"]: what a theme changes): a list of {id, impact, nodes, targets}
-    (targets: the first few elements' selectors)."""
+    (targets: the first few elements' selectors). ``axe_url``: where the page's server serves axe.min.js; a
+    script loaded from a URL is compiled once for all pages (the browser caches its code), one sent as text is
+    compiled on every page."""
     page.evaluate("""(theme) => {  // without transitions: axe must see the colours, not a fade between them
         if (!document.getElementById("nn-no-transitions")) {
             const style = document.createElement("style");
@@ -87,7 +89,10 @@ def run_axe(page, theme: str = "light", rules: list | None = None) -> list:
         document.documentElement.dataset.theme = theme;
         document.documentElement.dataset.mode = theme; }""", theme)
     if not page.evaluate("() => typeof window.axe === 'object'"):
-        page.add_script_tag(content=axe_source())
+        if axe_url:
+            page.add_script_tag(url=axe_url)
+        else:
+            page.add_script_tag(content=axe_source())
     result = page.evaluate("""async (rules) => {
         const options = {resultTypes: ['violations']};
         if (rules) options.runOnly = {type: 'rule', values: rules};

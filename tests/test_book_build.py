@@ -153,6 +153,26 @@ def test_icons_are_drawn_from_fontawesomes_paths():
     assert "fa-nothing" not in css
 
 
+def test_plain_names_and_punctuation_lose_their_spans_and_keep_their_colour():
+    css = ('html[data-theme="light"] .highlight .n { color: #080808 } /* Name */\n'
+           'html[data-theme="light"] .highlight .p { color: #080808 } /* Punctuation */\n'
+           'html[data-theme="light"] .highlight .o { color: #00622F } /* Operator */\n'
+           'html[data-theme="dark"] .highlight .n { color: #F8F8F2 } /* Name */\n'
+           'html[data-theme="dark"] .highlight .p { color: #F8F8F2 } /* Punctuation */\n')
+    rules = conf.plain_code_css(css)
+    assert 'html[data-theme="light"] div.highlight-ipython3 pre' in rules and "{ color: #080808 }" in rules
+    assert 'html[data-theme="dark"] div.highlight-python pre' in rules and "{ color: #f8f8f2 }" in rules
+    assert conf.plain_code_css(css.replace(".p { color: #080808 }", ".p { color: #333333 }")) == ""  # not the same colour
+    block = ('<div class="highlight-{} notranslate"><div class="highlight"><pre><span></span><span class="n">x</span>'
+             '<span class="w"> </span><span class="o">=</span><span class="w"> </span><span class="n">np</span>'
+             '<span class="o">.</span><span class="n">exp</span><span class="p">(</span><span class="n">z</span>'
+             '<span class="p">)</span>\n</pre></div></div>')
+    plain = conf.plain_code(block.format("ipython3"))
+    assert plain == ('<div class="highlight-ipython3 notranslate"><div class="highlight"><pre><span></span>x '
+                     '<span class="o">=</span> np<span class="o">.</span>exp(z)\n</pre></div></div>')
+    assert conf.plain_code(block.format("none")) == block.format("none")   # an output's block: its own colours
+
+
 def test_the_alt_text_tool_writes_cell_metadata(tmp_path):
     nb = notebook(code("fig", "plt.plot()", display({"image/png": PNG})), code("text", "print(1)", stream("1\n")))
     (tmp_path / "01_x.ipynb").write_text(json.dumps(nb, indent=1) + "\n", encoding="utf-8")

@@ -197,7 +197,7 @@ def plain_code_css(pygments_css: str) -> str:
     if not colours or any(len(found) != 1 for found in colours.values()):
         return ""
     blocks = ", ".join(f'html[data-theme="{{theme}}"] div.highlight-{name} pre' for name in PLAIN_BLOCKS)
-    return "".join(f"{blocks.format(theme=theme)} {{ color: {found.pop()} }}\n" for theme, found in colours.items())
+    return "".join(f"{blocks.format(theme=theme)} {{ color: {next(iter(found))} }}\n" for theme, found in colours.items())
 
 
 def plain_code(html: str) -> str:

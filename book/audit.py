@@ -1,5 +1,7 @@
 """The book as a reader meets it, in numbers: axe's findings on every page (light and dark), a chapter's
-weight and requests, and the code blocks and display equations wider than their column.
+weight and requests, and the code blocks and display equations wider than their column. It also checks, on
+every page and in both themes, that axe measures every element of one look alike (uniform_looks), which is
+what lets tests/browser/test_book.py measure the contrast of one element of each look.
 
     .venv/bin/python book/audit.py                  # the site in build/book/ (python3 dev.py book first)
     .venv/bin/python book/audit.py --site DIR --json out.json
@@ -73,12 +75,64 @@ def axe_source() -> str:
     return AXE.read_text(encoding="utf-8")
 
 
-def run_axe(page, theme: str = "light", rules: list | None = None, axe_url: str | None = None) -> list:
+#: What decides the contrast axe measures for an element's text: the text's own look (colour, size, weight, shadow,
+#: stroke, whether it is shown) and what lies behind it, the backgrounds and effects of every ancestor.
+#: ``duplicates()`` returns the elements whose look an earlier element of the page already has. On every page of
+#: the book, in both themes, axe gave each look one contrast ratio (``uniform_looks`` checks it): where axe
+#: measured two elements of one look, it measured the same colours and the same ratio. The only differences were
+#: elements it could not measure (partly scrolled out of a code block or the sidebar: "incomplete", never a
+#: finding). So one element of each look stands for all of them, and one that is not clipped is preferred.
+LOOKS_JS = """
+const nnLooks = () => {
+    const ids = new Map(), behind = new Map();
+    const intern = s => { if (!ids.has(s)) ids.set(s, ids.size); return ids.get(s); };
+    const backdrop = el => {                    // the ancestors' backgrounds and effects, as one number
+        if (!el) return -1;
+        if (!behind.has(el)) {
+            const s = getComputedStyle(el);
+            behind.set(el, intern([backdrop(el.parentElement), s.backgroundColor, s.backgroundImage, s.opacity,
+                                   s.filter, s.mixBlendMode, s.backdropFilter].join("|")));
+        }
+        return behind.get(el);
+    };
+    const clipped = el => {                     // partly outside a box that scrolls or clips it
+        const r = el.getBoundingClientRect();
+        for (let a = el.parentElement; a; a = a.parentElement) {
+            const s = getComputedStyle(a);
+            if (s.overflowX === "visible" && s.overflowY === "visible") continue;
+            const b = a.getBoundingClientRect();
+            if (r.left < b.left || r.right > b.right || r.top < b.top || r.bottom > b.bottom) return true;
+        }
+        return false;
+    };
+    const textOf = el => ["INPUT", "SELECT", "TEXTAREA", "BUTTON"].includes(el.tagName) ||
+        [...el.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.data.trim());
+    const chosen = new Map(), looks = new Map();   // look -> its element; element -> its look
+    for (const el of document.body.querySelectorAll("*")) {
+        if (!textOf(el)) continue;
+        const s = getComputedStyle(el);
+        const look = [backdrop(el), s.color, s.webkitTextFillColor, s.fontSize, s.fontWeight, s.textShadow,
+                      s.webkitTextStrokeWidth, s.webkitTextStrokeColor,
+                      el.checkVisibility({opacityProperty: true, visibilityProperty: true})].join("|");
+        looks.set(el, look);
+        const first = chosen.get(look);
+        if (first === undefined || (first.clipped && !clipped(el))) chosen.set(look, {el, clipped: clipped(el)});
+    }
+    const kept = new Set([...chosen.values()].map(c => c.el));
+    return {looks, duplicates: new Set([...looks.keys()].filter(el => !kept.has(el)))};
+};
+"""
+
+
+def run_axe(page, theme: str = "light", rules: list | None = None, axe_url: str | None = None,
+            one_of_each_look: bool = False) -> list:
     """axe's violations on the page as shown in ``theme`` ("light" or "dark"), of all its rules or of
     ``rules`` only (["color-contrast"]: what a theme changes): a list of {id, impact, nodes, targets}
     (targets: the first few elements' selectors). ``axe_url``: where the page's server serves axe.min.js; a
     script loaded from a URL is compiled once for all pages (the browser caches its code), one sent as text is
-    compiled on every page."""
+    compiled on every page. ``one_of_each_look``: the contrast check measures one element of each look
+    (LOOKS_JS) instead of every element with text: on a chapter, 50-150 elements instead of 800-2,800, and
+    half the time of the check; every other rule still sees every element."""
     page.evaluate("""(theme) => {  // without transitions: axe must see the colours, not a fade between them
         if (!document.getElementById("nn-no-transitions")) {
             const style = document.createElement("style");
@@ -93,14 +147,46 @@ def run_axe(page, theme: str = "light", rules: list | None = None, axe_url: str 
             page.add_script_tag(url=axe_url)
         else:
             page.add_script_tag(content=axe_source())
-    result = page.evaluate("""async (rules) => {
+    result = page.evaluate("""async ([rules, oneOfEachLook]) => {""" + LOOKS_JS + """
+        // axe's own test of which elements its contrast rule measures, behind one that leaves out the
+        // elements whose look was measured already (an element the scan did not see is measured)
+        const contrast = axe._audit.rules.find(r => r.id === "color-contrast");
+        if (!contrast.nnMatches) contrast.nnMatches = contrast.matches;
+        const skip = oneOfEachLook ? nnLooks().duplicates : new Set();
+        contrast.matches = function (node, ...rest) { return !skip.has(node) && contrast.nnMatches.call(this, node, ...rest); };
         const options = {resultTypes: ['violations']};
         if (rules) options.runOnly = {type: 'rule', values: rules};
         const r = await axe.run(document, options);
         return r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length,
                                        targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
-    }""", rules)
+    }""", [rules, one_of_each_look])
     return result
+
+
+def uniform_looks(page, theme: str = "light", axe_url: str | None = None) -> dict:
+    """The contrast check of every element, grouped by look (LOOKS_JS): {"elements": measured, "looks": n,
+    "mixed": the looks whose elements axe measured differently (other colours, another ratio, or a finding
+    beside a pass), with what it found}. "mixed" empty: one element of each look says what all of them would."""
+    run_axe(page, theme, ["color-contrast"], axe_url)          # the theme set, axe loaded
+    return page.evaluate("""async () => {""" + LOOKS_JS + """
+        const {looks} = nnLooks();
+        const contrast = axe._audit.rules.find(r => r.id === "color-contrast");
+        contrast.matches = contrast.nnMatches;
+        const r = await axe.run(document, {runOnly: {type: 'rule', values: ['color-contrast']}, elementRef: true});
+        const verdicts = new Map();              // look -> the set of verdicts axe gave its elements
+        let elements = 0;
+        for (const kind of ['passes', 'violations'])  // 'incomplete': elements axe could not measure
+            for (const v of r[kind]) for (const n of v.nodes) {
+                const d = (n.any[0] || {}).data || {};
+                const look = looks.get(n.element) ?? `not scanned: ${n.target.join(' ')}`;
+                if (!verdicts.has(look)) verdicts.set(look, new Set());
+                verdicts.get(look).add(`${kind} ${d.contrastRatio} ${d.fgColor} on ${d.bgColor}`);
+                elements += 1;
+            }
+        const mixed = [...verdicts].filter(([look, found]) => found.size > 1 || look.startsWith('not scanned'))
+                                   .map(([look, found]) => ({look, found: [...found]}));
+        return {elements, looks: verdicts.size, mixed};
+    }""")
 
 
 def serious(violations: list) -> list:
@@ -150,7 +236,7 @@ def audit(site: Path, chapter: str = "notebooks/03_softmax_cross_entropy.html") 
     from playwright.sync_api import sync_playwright
 
     base = serve(str(site))
-    report = {"pages": {}, "weight": {}, "overflow": {}}
+    report = {"pages": {}, "looks": {}, "weight": {}, "overflow": {}}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
         for width, height in ((1280, 900), (390, 844)):
@@ -165,6 +251,7 @@ def audit(site: Path, chapter: str = "notebooks/03_softmax_cross_entropy.html") 
                 totals = {k: totals[k] + counts[k] for k in totals}
                 if width == 1280:
                     report["pages"][path] = {theme: run_axe(page, theme) for theme in ("light", "dark")}
+                    report["looks"][path] = {theme: uniform_looks(page, theme) for theme in ("light", "dark")}
                 page.close()
             report["overflow"][width] = totals
             context.close()
@@ -185,6 +272,11 @@ def summary(report: dict) -> str:
             for v in themes[theme]:
                 ids[(v["id"], v["impact"])] = ids.get((v["id"], v["impact"]), 0) + v["nodes"]
         lines.append(f"{theme}: " + ", ".join(f"{i} [{imp}] {n}" for (i, imp), n in sorted(ids.items())))
+    looks = [t for themes in report["looks"].values() for t in themes.values()]
+    mixed = [(path, theme, m) for path, themes in report["looks"].items() for theme, t in themes.items() for m in t["mixed"]]
+    lines.append(f"contrast by look: {sum(t['elements'] for t in looks)} elements measured in {sum(t['looks'] for t in looks)} "
+                 f"looks ({len(looks)} page-themes); looks measured differently: {len(mixed)}")
+    lines += [f"  {path} ({theme}): {m['look']}: {m['found']}" for path, theme, m in mixed]
     for width, t in report["overflow"].items():
         lines.append(f"{width} px: {t['wide_blocks']} of {t['blocks']} code/output blocks wider than their column; "
                      f"{t['wide_equations']} of {t['equations']} display equations "

@@ -148,9 +148,10 @@ def axe():
 
 def no_serious_axe_findings(page, path, axe_url=None):
     """Every rule of axe in light mode; in dark mode what a theme changes, the colours (axe's contrast check
-    is its slowest rule: the others would add seconds per page to find the same)."""
+    is its slowest rule: the others would add seconds per page to find the same). The contrast of one element
+    of each look (audit.LOOKS_JS; test_one_element_of_each_look_stands_for_all)."""
     for theme, rules in (("light", None), ("dark", ["color-contrast"])):
-        found = audit.serious(audit.run_axe(page, theme, rules, axe_url))
+        found = audit.serious(audit.run_axe(page, theme, rules, axe_url, one_of_each_look=True))
         assert found == [], f"{path} ({theme}): axe finds {found}"
 
 
@@ -283,6 +284,40 @@ def chapter(page, path):
         expect(pictures.nth(i)).to_contain_text("python3 dev.py app")
         expect(pictures.nth(i).locator("img")).to_have_count(1)
         expect(pictures.nth(i).locator("p.nn-panel-title")).to_have_count(1)
+
+
+def test_one_element_of_each_look_stands_for_all(reader, axe):
+    """What lets test_page measure one element of each look: on a chapter with code, outputs and math, axe
+    measures every element of a look alike (book/audit.py checks every page in both themes)."""
+    page = reader.visit("notebooks/03_softmax_cross_entropy.html")
+    looks = audit.uniform_looks(page, "light", reader.base + AXE_PATH)
+    assert looks["mixed"] == [], looks["mixed"]
+    assert looks["elements"] > 5 * looks["looks"] > 100, looks       # many elements, few looks
+
+
+LOOKS_PAGE = """<!doctype html><html lang="en"><head><title>Looks</title><style>
+    .a { color: #333; } .box { background: #222; padding: 4px; } .hidden { display: none; }
+</style></head><body><main><h1>Looks</h1>
+<pre>{tokens}</pre>
+<div class="hidden"><span style="color: #999">hidden, then shown below</span></div>
+<p>Plain text, <span style="color: #999">and late in the page a grey of 2.8:1 on white</span>.</p>
+<div class="box"><span class="a">the tokens' colour on a dark box</span></div>
+</main></body></html>"""
+
+
+def test_one_element_of_each_look_still_finds_each_bad_one(browser, axe):
+    """Among 300 elements of one good look, the elements of other looks are measured: a colour first met
+    hidden, then shown; the same colour as the 300 on another background."""
+    page = browser.new_page()
+    try:
+        page.set_content(LOOKS_PAGE.replace("{tokens}", " ".join('<span class="a">token</span>' for _ in range(300))))
+        found = audit.run_axe(page, "light", ["color-contrast"], one_of_each_look=True)
+        assert [(v["id"], v["nodes"]) for v in found] == [("color-contrast", 2)], found
+        assert sorted(found[0]["targets"]) == [".box > .a", "p > span"], found
+        every = audit.uniform_looks(page)                  # all 300 tokens are one look, the heading another, ...
+        assert every["elements"] == 304 and every["looks"] == 5 and every["mixed"] == [], every
+    finally:
+        page.close()
 
 
 def test_search_finds_softmax(reader):

@@ -143,17 +143,21 @@ EXTRA_ICONS = {"fa-play", "fa-download", "fa-github", "fa-copy", "fa-check"}
 FONTAWESOME = "_static/scripts/fontawesome.js"
 
 
+#: An icon's definition in fontawesome.js: its name (quoted or not), width, height, aliases, code point, path.
+ICON = re.compile(r'(?:"([\w-]+)"|(?<![\w-])([\w-]+)):\[(\d+),(\d+),\[[^\]]*\],"[0-9a-f]+","(M[^"]+)"\]')
+
+
 def icon_css(script: str, names: set) -> str:
     """CSS drawing each icon ``fa-NAME`` of ``names`` from its path in fontawesome.js (the last definition:
-    the solid style, after the regular one; brands have their own names)."""
+    the solid style, after the regular one; brands have their own names). One pass over the script."""
+    last = {}
+    for match in ICON.finditer(script):
+        last[match.group(1) or match.group(2)] = match.groups()[2:]
     rules = []
     for name in sorted(names):
-        bare = name.removeprefix("fa-")
-        found = list(re.finditer(r'(?:"%s"|(?<![\w-])%s):\[(\d+),(\d+),\[[^\]]*\],"[0-9a-f]+","(M[^"]+)"\]'
-                                 % (re.escape(bare), re.escape(bare)), script))
-        if not found:
+        if name.removeprefix("fa-") not in last:
             continue
-        width, height, path = found[-1].groups()
+        width, height, path = last[name.removeprefix("fa-")]
         svg = (f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}'>"
                f"<path d='{path}'/></svg>").replace("#", "%23").replace('"', "'")
         rules.append(f'.{name}::before {{ width: {int(width) / int(height):.3f}em; '

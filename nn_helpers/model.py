@@ -250,11 +250,15 @@ class Sequential:
             params[k][...] = v
         return loss, n_correct, grads
 
-    def predict_proba(self, params: dict, X: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+    def predict_proba(self, params: dict, X: np.ndarray, batch_size: int | None = None, *,
+                      check: bool = True) -> np.ndarray:
         """Class probabilities (n, K) in evaluation mode (no dropout, batch norm with its running statistics),
         ``batch_size`` samples at a time (default ``predict_rows``), shared by the model's ``workers`` threads
-        (the same pieces either way: the same results)."""
-        self.check_input(params, X)
+        (the same pieces either way: the same results). ``check``: False skips :meth:`check_input` (``X`` was
+        checked already: reading all of it again for NaN costs 14% of the evaluation of a 784-100-10 network, 29% of
+        a 784-10-10 one)."""
+        if check:
+            self.check_input(params, X)
         size = batch_size or self.predict_rows
         predict = lambda i: softmax(self.forward(params, X[i : i + size])[0])
         starts = range(0, len(X), size)

@@ -137,7 +137,8 @@ class Model(Protocol):
         dropout, drawn from ``rng``): the mean cross-entropy J, the number of correct predictions, and the
         gradient of J as a dict with the keys and shapes of the trained parameters (a model with batch norm
         also writes its new running statistics, state that is not trained, into ``params``).
-    ``predict_proba(params, X)``: class probabilities (n, K) at test time (no dropout).
+    ``predict_proba(params, X, check=True)``: class probabilities (n, K) at test time (no dropout); ``check``
+        False: ``X`` was checked already (``check_input``), do not read all of it again.
     """
 
     def check_input(self, params: dict, X: np.ndarray) -> None: ...
@@ -146,13 +147,15 @@ class Model(Protocol):
 
     def loss_and_grads(self, params: dict, X: np.ndarray, y: np.ndarray, rng: np.random.Generator): ...
 
-    def predict_proba(self, params: dict, X: np.ndarray) -> np.ndarray: ...
+    def predict_proba(self, params: dict, X: np.ndarray, *, check: bool = True) -> np.ndarray: ...
 
 
-def evaluate(params: dict, X: np.ndarray, y: np.ndarray, activation: str = "relu", model: Model | None = None):
+def evaluate(params: dict, X: np.ndarray, y: np.ndarray, activation: str = "relu", model: Model | None = None,
+             *, check: bool = True):
     """Mean cross-entropy and accuracy of the network on ``(X, y)``: returns ``(loss, acc)``.
-    ``model``: another model than the MLP with ``activation`` (e.g. ``cnn.CNN()``)."""
-    probs = (model or MLP(activation)).predict_proba(params, X)
+    ``model``: another model than the MLP with ``activation`` (e.g. ``cnn.CNN()``). ``check``: False when ``X``
+    was checked already (:func:`train` checks its data once, not after every epoch)."""
+    probs = (model or MLP(activation)).predict_proba(params, X, check=check)
     return cross_entropy(probs, y), accuracy(y, probs.argmax(axis=1))
 
 
@@ -319,8 +322,8 @@ def _measure_epoch(model: Model, params: dict, history: History, train_set, val_
     validation set, each ``(X, y)``, or NaN where it is None."""
     nan = (float("nan"), float("nan"))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        train_loss, train_acc = evaluate(params, *train_set, model=model) if train_set else nan
-        val_loss, val_acc = evaluate(params, *val_set, model=model) if val_set else nan
+        train_loss, train_acc = evaluate(params, *train_set, model=model, check=False) if train_set else nan
+        val_loss, val_acc = evaluate(params, *val_set, model=model, check=False) if val_set else nan
     history.train_loss.append(train_loss)
     history.train_acc.append(train_acc)
     history.val_loss.append(val_loss)

@@ -136,6 +136,22 @@ def test_the_progress_bar_shows_validation_accuracy_or_else_the_running_one(subs
     assert "val_acc=" in with_val and "nan" not in with_val, with_val
 
 
+def test_train_checks_its_data_once_not_after_every_epoch(monkeypatch):
+    """The training set and the validation set are read for NaN before the first epoch; the measurements
+    after each epoch do not read them again (evaluate(..., check=False)), and evaluate still checks by default."""
+    X = np.random.default_rng(0).random((40, 784)).astype(np.float32)
+    y = np.arange(40) % 10
+    checked = []
+    original = nn.MLP.check_input
+    monkeypatch.setattr(nn.MLP, "check_input", lambda self, params, X: (checked.append(len(X)), original(self, params, X)))
+    params, history = nn.train(nn.init_params([784, 8, 10]), X[:30], y[:30], X_val=X[30:], y_val=y[30:],
+                               epochs=4, progress=False)
+    assert checked == [30, 10] and len(history.val_acc) == 4
+    X[35, 3] = np.nan
+    with pytest.raises(ValueError, match=r"X holds 1 NaN value"):
+        nn.evaluate(params, X[30:], y[30:])
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 @pytest.mark.parametrize("kind", ["mlp", "cnn", "sequential"])
 def test_nan_or_inf_pixels_are_named_before_training_not_blamed_on_the_learning_rate(kind, bad):

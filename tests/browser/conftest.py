@@ -162,8 +162,7 @@ def lab(browser, model_file, cnn_file, tmp_path_factory):
     """JupyterLab serving a clean copy of the notebooks (and the models); yields (url, token)."""
     root = tmp_path_factory.mktemp("lab")
     (root / "notebooks").mkdir()
-    for notebook in ("09_draw_a_digit.ipynb", "playground.ipynb"):
-        clean_copy(NOTEBOOKS / notebook, root / "notebooks" / notebook)
+    clean_copy(NOTEBOOKS / "playground.ipynb", root / "notebooks" / "playground.ipynb")
     (root / "output").mkdir()
     for model in (model_file, cnn_file):
         shutil.copy(model, root / "output" / model.name)

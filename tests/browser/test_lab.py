@@ -73,8 +73,10 @@ def stderr(page):
     return notebook(page).locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
 
 
-def test_draw_a_digit_in_lab(lab_page, lab):
-    run_notebook(lab_page, lab, "09_draw_a_digit.ipynb")
+def test_draw_a_digit_in_lab(playground_in_lab):
+    """The drawing pad in JupyterLab, the playground's (notebook 09's pad is the same widget, and nbval runs
+    09: running all of 09 here again, its CNN's training included, cost 8 CPU-s)."""
+    lab_page = playground_in_lab
     box = panel(notebook(lab_page), "drawing-pad")
     expect(readout(box)).to_have_text("Draw a digit in the box with the mouse; the MLP reads it.")
     expect(idle(lab_page)).to_be_visible()

@@ -124,15 +124,9 @@ const nnLooks = () => {
 """
 
 
-def run_axe(page, theme: str = "light", rules: list | None = None, axe_url: str | None = None,
-            one_of_each_look: bool = False) -> list:
-    """axe's violations on the page as shown in ``theme`` ("light" or "dark"), of all its rules or of
-    ``rules`` only (["color-contrast"]: what a theme changes): a list of {id, impact, nodes, targets}
-    (targets: the first few elements' selectors). ``axe_url``: where the page's server serves axe.min.js; a
-    script loaded from a URL is compiled once for all pages (the browser caches its code), one sent as text is
-    compiled on every page. ``one_of_each_look``: the contrast check measures one element of each look
-    (LOOKS_JS) instead of every element with text: on a chapter, 50-150 elements instead of 800-2,800, and
-    half the time of the check; every other rule still sees every element."""
+def show(page, theme: str, axe_url: str | None = None) -> None:
+    """The page in ``theme`` ("light" or "dark"), without transitions, with axe loaded (from ``axe_url``, or
+    sent as text)."""
     page.evaluate("""(theme) => {  // without transitions: axe must see the colours, not a fade between them
         if (!document.getElementById("nn-no-transitions")) {
             const style = document.createElement("style");
@@ -147,6 +141,18 @@ def run_axe(page, theme: str = "light", rules: list | None = None, axe_url: str 
             page.add_script_tag(url=axe_url)
         else:
             page.add_script_tag(content=axe_source())
+
+
+def run_axe(page, theme: str = "light", rules: list | None = None, axe_url: str | None = None,
+            one_of_each_look: bool = False) -> list:
+    """axe's violations on the page as shown in ``theme`` ("light" or "dark"), of all its rules or of
+    ``rules`` only (["color-contrast"]: what a theme changes): a list of {id, impact, nodes, targets}
+    (targets: the first few elements' selectors). ``axe_url``: where the page's server serves axe.min.js; a
+    script loaded from a URL is compiled once for all pages (the browser caches its code), one sent as text is
+    compiled on every page. ``one_of_each_look``: the contrast check measures one element of each look
+    (LOOKS_JS) instead of every element with text: on a chapter, 50-150 elements instead of 800-2,800, and
+    half the time of the check; every other rule still sees every element."""
+    show(page, theme, axe_url)
     result = page.evaluate("""async ([rules, oneOfEachLook]) => {""" + LOOKS_JS + """
         // axe's own test of which elements its contrast rule measures, behind one that leaves out the
         // elements whose look was measured already (an element the scan did not see is measured)
@@ -167,11 +173,12 @@ def uniform_looks(page, theme: str = "light", axe_url: str | None = None) -> dic
     """The contrast check of every element, grouped by look (LOOKS_JS): {"elements": measured, "looks": n,
     "mixed": the looks whose elements axe measured differently (other colours, another ratio, or a finding
     beside a pass), with what it found}. "mixed" empty: one element of each look says what all of them would."""
-    run_axe(page, theme, ["color-contrast"], axe_url)          # the theme set, axe loaded
+    show(page, theme, axe_url)
     return page.evaluate("""async () => {""" + LOOKS_JS + """
         const {looks} = nnLooks();
         const contrast = axe._audit.rules.find(r => r.id === "color-contrast");
-        contrast.matches = contrast.nnMatches;
+        if (!contrast.nnMatches) contrast.nnMatches = contrast.matches;
+        contrast.matches = contrast.nnMatches;           // every element
         const r = await axe.run(document, {runOnly: {type: 'rule', values: ['color-contrast']}, elementRef: true});
         const verdicts = new Map();              // look -> the set of verdicts axe gave its elements
         let elements = 0;

@@ -236,3 +236,20 @@ def test_a_checkers_docstring_names_the_items_in_each_form_the_modules_use():
     assert names_of("``fn(dZ, X, W, stride, pad) -> (dX, dW, db)``: the gradients") == ("dX", "dW", "db")
     assert names_of("``fn(A, B, G)``: ``(dA, dB)`` for ``C = A @ B``") == ("dA", "dB")
     assert names_of("``fn(Z)``: row-wise probabilities ``(n, K)`` from logits ``(n, K)``") is None
+
+
+def test_probing_a_module_for_the_learners_names_warns_nothing():
+    """The checker tries each name of a learner's function on the modules it uses (NumPy 1.25-1.26 warn on
+    ``np.bool``, a name a learner's code may hold): the warning is the probe's, not the learner's to read."""
+    import types
+    import warnings
+
+    module = types.ModuleType("old_numpy")
+
+    def __getattr__(name):
+        warnings.warn(f"np.{name} is deprecated", FutureWarning, stacklevel=2)
+        return bool
+    module.__getattr__ = __getattr__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _core._probe(module, "bool") is bool

@@ -509,13 +509,21 @@ def _reads(fn, references) -> object | None:
             return obj
         if isinstance(obj, types.ModuleType):
             for attr in names:
-                inner = getattr(obj, attr, None)
+                inner = _probe(obj, attr)
                 if is_ref(inner):
                     return inner
                 for attr2 in names if isinstance(inner, types.ModuleType) else ():
-                    if is_ref(getattr(inner, attr2, None)):
-                        return getattr(inner, attr2)
+                    if is_ref(_probe(inner, attr2)):
+                        return _probe(inner, attr2)
     return None
+
+
+def _probe(module, attr: str):
+    """``getattr(module, attr, None)`` without the warnings of a deprecated name: the learner's own names
+    (``bool``, ...) are tried on every module the function uses, and NumPy 1.25-1.26 warn on ``np.bool``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return getattr(module, attr, None)
 
 
 def _own_function(name, fn, reference_name, diagnose) -> str | None:

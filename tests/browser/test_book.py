@@ -43,8 +43,11 @@ from playwright.sync_api import expect  # noqa: E402
 
 SITE = ROOT / "build" / "book"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+#: The tools beside the build that write nothing into the site: editing them does not make it stale.
+TOOLS = {"audit.py", "alt_text.py"}
 SOURCES = [*NOTEBOOKS, ROOT / "notebooks" / "NOTATION.md", ROOT / "README.md",
-           *(p for p in (ROOT / "book").rglob("*") if p.is_file() and "__pycache__" not in p.parts)]
+           *(p for p in (ROOT / "book").rglob("*") if p.is_file() and "__pycache__" not in p.parts
+             and p.relative_to(ROOT / "book").as_posix() not in TOOLS)]
 #: TeX that MathJax should have typeset: left in a page's text, it means the math was not rendered.
 #: What a reader should not meet: the tests' marker, a checker's output before anything was solved.
 LEFTOVERS = re.compile(r"NBVAL_IGNORE_OUTPUT|: not done yet\.|\b0 of \d+ exercises solved|The capstone needs \d+ more")
